@@ -1,0 +1,77 @@
+/*
+ * What an auth module (MODULE_KIND_AUTH) provides: a passdb that checks
+ * passwords, a userdb that returns the fields a mail worker needs, or both.
+ * Its roost_module.ops points to a struct auth_module_ops.
+ *
+ * create() receives the module's typed settings (filled by config_apply()
+ * from the module's settings table) and returns the driver's instance data,
+ * allocated from pool (which lives as long as the auth process's config).
+ *
+ * A passdb must not let a client tell an unknown user from a wrong
+ * password, in the answer or in timing: for an unknown user it runs a
+ * verification of the same cost (password_verify_dummy()) before answering
+ * PASSDB_USER_UNKNOWN. Calls are synchronous and run in the auth process.
+ */
+#ifndef ROOST_AUTH_MODULE_H
+#define ROOST_AUTH_MODULE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "pool.h"
+
+#define AUTH_EXTRA_FIELDS_MAX 32
+
+struct auth_user_fields {
+	const char *user;          /* canonical login name */
+	bool uid_set, gid_set;
+	uid_t uid;
+	gid_t gid;
+	const char *home;          /* NULL when unknown */
+	const char *mail;          /* mail location override, or NULL */
+	bool nologin;
+	/* Other key=value fields as given by the database. */
+	unsigned extra_count;
+	const char *extra_keys[AUTH_EXTRA_FIELDS_MAX];
+	const char *extra_values[AUTH_EXTRA_FIELDS_MAX];
+};
+
+enum passdb_result {
+	PASSDB_OK,
+	PASSDB_USER_UNKNOWN,
+	PASSDB_PASSWORD_MISMATCH,
+	PASSDB_INTERNAL_ERROR,     /* err says why; client gets [SYS/TEMP] */
+};
+
+struct passdb_ops {
+	void *(*create)(pool_t *pool, const void *settings, struct error *err);
+	/* On PASSDB_OK, fields_r gets what the passdb knows (at least user;
+	 * passwd-file also fills uid/gid/home and extra fields); strings come
+	 * from request_pool. */
+	enum passdb_result (*verify_plain)(void *db, pool_t *request_pool,
+					   const char *user,
+					   const char *password,
+					   struct auth_user_fields *fields_r,
+					   struct error *err);
+};
+
+struct userdb_ops {
+	void *(*create)(pool_t *pool, const void *settings, struct error *err);
+	/* Returns 1 found (fields filled), 0 unknown user, -1 error. Fields
+	 * already set by the passdb are passed in and may be overridden. */
+	int (*lookup)(void *db, pool_t *request_pool, const char *user,
+		      struct auth_user_fields *fields, struct error *err);
+};
+
+struct auth_module_ops {
+	const struct passdb_ops *passdb;   /* NULL: cannot be a passdb */
+	const struct userdb_ops *userdb;   /* NULL: cannot be a userdb */
+};
+
+void auth_user_fields_init(struct auth_user_fields *fields, const char *user);
+/* Adds or replaces an extra field; returns -1 when full. */
+int auth_user_fields_set_extra(struct auth_user_fields *fields,
+			       const char *key, const char *value);
+
+#endif

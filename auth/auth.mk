@@ -1,0 +1,36 @@
+# Password schemes and user-field helpers live in libroost because auth
+# modules (built in or third-party) call them.
+core_libroost_la_SOURCES += \
+	auth/password-scheme.c auth/password-scheme.h \
+	auth/auth-fields.c auth/auth-module.h
+core_libroost_la_LIBADD += -lcrypt
+
+# The auth daemon, linked into the roost binary.
+noinst_LTLIBRARIES = auth/libauthd.la
+auth_libauthd_la_SOURCES = \
+	auth/auth-daemon.c auth/auth-daemon.h \
+	auth/auth-cookie.c auth/auth-cookie.h \
+	auth/sasl.c auth/sasl.h
+auth_libauthd_la_LIBADD = core/libroost.la
+
+module_LTLIBRARIES += modules/auth_passwd_file.la modules/auth_static.la
+modules_auth_passwd_file_la_SOURCES = \
+	auth/passwd-file/passwd-file.c \
+	auth/passwd-file/passwd-file-parse.c auth/passwd-file/passwd-file-parse.h
+modules_auth_passwd_file_la_LDFLAGS = $(MODULE_LDFLAGS)
+modules_auth_passwd_file_la_LIBADD = $(MODULE_LIBADD)
+
+modules_auth_static_la_SOURCES = auth/static/static.c
+modules_auth_static_la_LDFLAGS = $(MODULE_LDFLAGS)
+modules_auth_static_la_LIBADD = $(MODULE_LIBADD)
+
+# Unit tests (Check).
+check_PROGRAMS += tests/unit/test-password-scheme tests/unit/test-passwd-file
+TESTS += tests/unit/test-password-scheme tests/unit/test-passwd-file
+tests_unit_test_password_scheme_SOURCES = tests/unit/test-password-scheme.c
+tests_unit_test_password_scheme_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_password_scheme_LDADD = core/libroost.la $(CHECK_LIBS)
+tests_unit_test_passwd_file_SOURCES = tests/unit/test-passwd-file.c \
+	auth/passwd-file/passwd-file-parse.c
+tests_unit_test_passwd_file_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_passwd_file_LDADD = core/libroost.la $(CHECK_LIBS)

@@ -1,0 +1,30 @@
+# libroost: the shared core every process and module links against.
+pkglib_LTLIBRARIES += core/libroost.la
+core_libroost_la_SOURCES = \
+	core/pool.c core/pool.h \
+	core/buffer.c core/buffer.h \
+	core/error.c core/error.h \
+	core/log.c core/log.h \
+	core/config.c core/config.h \
+	core/var-expand.c core/var-expand.h \
+	core/settings.c core/settings.h \
+	core/module.c core/module.h \
+	core/message-wire.c core/message-wire.h \
+	core/event-loop.c core/event-loop.h \
+	core/stream.c core/stream.h \
+	core/line-reader.c core/line-reader.h \
+	core/fd-passing.c core/fd-passing.h \
+	core/ipc-escape.c core/ipc-escape.h
+core_libroost_la_LIBADD = $(GNUTLS_LIBS) $(SODIUM_LIBS) $(LTDL_LIBS) $(LIBS)
+core_libroost_la_LDFLAGS = -avoid-version
+
+# The roost binary: master, login, auth and mail worker roles.
+sbin_PROGRAMS += core/roost
+core_roost_SOURCES = \
+	core/master/main.c \
+	core/master/master.c core/master/master.h \
+	core/master/listeners.c core/master/listeners.h \
+	core/login/login.c core/login/login.h \
+	core/mail/mail-worker.c core/mail/mail-worker.h \
+	core/protocol.h
+core_roost_LDADD = core/libroost.la auth/libauthd.la $(GNUTLS_LIBS) $(SODIUM_LIBS) $(LTDL_LIBS)

@@ -1,0 +1,105 @@
+/*
+ * Roost's own settings: the typed view of a parsed config file.
+ *
+ * settings_load() reads the file, checks every top-level key and the
+ * service/listener sections, and collects passdb/userdb sections without
+ * judging their keys (their module's settings table does that once the
+ * module is loaded; see settings_check_modules()). Everything lives in the
+ * pool passed in, so a reload builds a whole new struct in a new pool and
+ * the old one stays intact if the new file is broken.
+ */
+#ifndef ROOST_SETTINGS_H
+#define ROOST_SETTINGS_H
+
+#include <stdbool.h>
+
+#include "buffer.h"
+#include "config.h"
+#include "error.h"
+#include "pool.h"
+
+enum ssl_mode {
+	SSL_MODE_NO = 0,
+	SSL_MODE_YES = 1,
+	SSL_MODE_REQUIRED = 2,
+};
+
+struct listener_settings {
+	const char *name;
+	const char *address;   /* NULL: the global `listen` addresses */
+	unsigned port;
+	bool tls;              /* implicit TLS (pop3s) */
+	const char *file;
+	unsigned line;
+};
+
+struct service_settings {
+	const char *protocol;  /* section name: "pop3" */
+	struct listener_settings *listeners;
+	unsigned listeners_count;
+};
+
+struct db_settings {
+	const char *driver;                    /* section name */
+	const struct config_section *section;  /* its keys, for the module */
+	void *module_settings;                 /* filled by settings_check_modules() */
+};
+
+struct roost_settings {
+	const char *config_path;
+	const char *base_dir;
+	const char *pid_file;       /* "" -> BASE_DIR/master.pid */
+	const char *module_dir;
+	const char *listen;         /* comma or space separated addresses */
+
+	unsigned ssl;               /* enum ssl_mode */
+	const char *ssl_cert;
+	const char *ssl_key;
+	const char *ssl_priority;
+	bool ssl_exempt_loopback;   /* plaintext login allowed on 127/8, ::1 */
+
+	const char *login_user;
+	const char *auth_user;
+	bool login_chroot;
+	unsigned login_processes;
+	unsigned login_client_limit;
+	unsigned login_idle_timeout;   /* ms */
+	const char *login_greeting;
+
+	const char *mail;              /* default mail location */
+	unsigned mail_idle_timeout;    /* ms */
+	unsigned first_valid_uid;
+	unsigned last_valid_uid;       /* 0: no upper limit */
+
+	unsigned auth_failure_delay;   /* ms */
+	bool log_debug;
+
+	struct service_settings *services;
+	unsigned services_count;
+	struct db_settings *passdbs;
+	unsigned passdbs_count;
+	struct db_settings *userdbs;
+	unsigned userdbs_count;
+
+	const struct config_section *root;
+};
+
+extern const struct config_setting_def settings_root_defs[];
+extern const struct config_setting_def settings_listener_defs[];
+
+/* Parses and checks path. NULL with err ("FILE:LINE: ...") on any error,
+ * including: no service, no listener, no passdb, ssl != no without
+ * ssl_cert/ssl_key. */
+struct roost_settings *settings_load(pool_t *pool, const char *path,
+				     struct error *err);
+/* Same from text (tests, fuzzing). */
+struct roost_settings *settings_load_string(pool_t *pool, const char *name,
+					    const char *text,
+					    struct error *err);
+
+/* Writes the settings that differ from their defaults, as config text
+ * (roost -n). Module sections are written in full. */
+void settings_write_nondefault(struct buffer *out,
+			       const struct roost_settings *set);
+
+#endif

@@ -1,0 +1,3 @@
+/* stub: to be written */
+#include "config.h"
+typedef int roost_stub_core_var_expand_c;

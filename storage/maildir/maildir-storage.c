@@ -1,0 +1,4 @@
+/* stub: to be written */
+#include "config.h"
+#include "module.h"
+ROOST_MODULE(.kind = MODULE_KIND_STORAGE, .name = "maildir");

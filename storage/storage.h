@@ -1,0 +1,71 @@
+/*
+ * The storage API (DESIGN §4): what the POP3 side needs from a mailbox, and
+ * the operations a storage module (MODULE_KIND_STORAGE) implements.
+ *
+ * Contract:
+ *  - open() takes the exclusive POP3 session lock for the mailbox
+ *    (ERROR_IN_USE when another session holds it) and a snapshot of its
+ *    messages. The lock must not outlive the process (use flock/fcntl on an
+ *    open file, so a killed worker leaves no lock behind).
+ *  - The snapshot never changes: mail that arrives later is not listed and
+ *    not touched by commit_deletions().
+ *  - Each message has a UIDL of 1..70 octets in 0x21..0x7E, unique in the
+ *    mailbox and the same in every session, and a size that equals the
+ *    octets the message reader yields after message-wire conversion
+ *    (message_wire_size() of its content). Sizes must come from cheap
+ *    metadata or a cache where possible: STAT must not read bodies twice.
+ *  - commit_deletions() is called only on QUIT from the TRANSACTION state.
+ *    Each removal is atomic; messages not marked are never touched.
+ *  - Errors use struct error kinds: ERROR_TEMP becomes [SYS/TEMP],
+ *    ERROR_PERM becomes [SYS/PERM], ERROR_IN_USE becomes [IN-USE].
+ *  - All memory comes from the pool given to open(); close() releases
+ *    locks and descriptors, the caller then destroys the pool.
+ */
+#ifndef ROOST_STORAGE_H
+#define ROOST_STORAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "pool.h"
+
+struct storage_mailbox;          /* defined by each module */
+struct storage_message_reader;   /* defined by each module */
+
+struct storage_message_info {
+	const char *uidl;
+	uint64_t size;   /* POP3 size, see above */
+};
+
+struct storage_user {
+	const char *user;   /* login name, for log messages */
+	const char *home;   /* may be NULL */
+};
+
+struct storage_ops {
+	/* path: the mail location with the "NAME:" prefix removed and
+	 * variables already expanded. */
+	struct storage_mailbox *(*open)(pool_t *pool, const char *path,
+					const struct storage_user *user,
+					struct error *err);
+	unsigned (*message_count)(struct storage_mailbox *box);
+	/* index: 0 .. message_count-1. The result lives as long as box. */
+	const struct storage_message_info *(*message_info)(
+		struct storage_mailbox *box, unsigned index);
+	/* Reads the stored bytes of a message (any line ends; mbox quoting
+	 * already undone). read() returns bytes read, 0 at the end, -1 with
+	 * err set. */
+	struct storage_message_reader *(*message_open)(
+		struct storage_mailbox *box, unsigned index, struct error *err);
+	ssize_t (*message_read)(struct storage_message_reader *reader,
+				void *buf, size_t size, struct error *err);
+	void (*message_close)(struct storage_message_reader *reader);
+	/* deleted[i] is true for each message the client deleted. */
+	int (*commit_deletions)(struct storage_mailbox *box,
+				const bool *deleted, struct error *err);
+	void (*close)(struct storage_mailbox *box);
+};
+
+#endif
