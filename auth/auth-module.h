@@ -74,4 +74,13 @@ void auth_user_fields_init(struct auth_user_fields *fields, const char *user);
 int auth_user_fields_set_extra(struct auth_user_fields *fields,
 			       const char *key, const char *value);
 
+/* Parse a uid / gid given as a decimal number or as a user / group name
+ * (resolved with getpwnam_r / getgrnam_r). Return 0, or -1 with err set:
+ * ERROR_INVALID for a bad number or an unknown name, ERROR_TEMP when the
+ * name service fails. Messages name the text but no file position. */
+int auth_user_fields_parse_uid(const char *text, uid_t *uid_r,
+			       struct error *err);
+int auth_user_fields_parse_gid(const char *text, gid_t *gid_r,
+			       struct error *err);
+
 #endif

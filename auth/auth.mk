@@ -29,8 +29,12 @@ check_PROGRAMS += tests/unit/test-password-scheme tests/unit/test-passwd-file
 TESTS += tests/unit/test-password-scheme tests/unit/test-passwd-file
 tests_unit_test_password_scheme_SOURCES = tests/unit/test-password-scheme.c
 tests_unit_test_password_scheme_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_password_scheme_LDADD = core/libroost.la $(CHECK_LIBS)
+tests_unit_test_password_scheme_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
+# The module's code is linked in so the test can call its ops directly;
+# the static module is loaded from the build tree through module_load().
 tests_unit_test_passwd_file_SOURCES = tests/unit/test-passwd-file.c \
-	auth/passwd-file/passwd-file-parse.c
+	auth/passwd-file/passwd-file.c \
+	auth/passwd-file/passwd-file-parse.c auth/passwd-file/passwd-file-parse.h
 tests_unit_test_passwd_file_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_passwd_file_LDADD = core/libroost.la $(CHECK_LIBS)
+tests_unit_test_passwd_file_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
+EXTRA_tests_unit_test_passwd_file_DEPENDENCIES = modules/auth_static.la

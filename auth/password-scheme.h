@@ -9,6 +9,7 @@
 #ifndef ROOST_PASSWORD_SCHEME_H
 #define ROOST_PASSWORD_SCHEME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -26,6 +27,13 @@ int password_verify(const char *stored, const char *password,
  * and always fails; for unknown users. like == NULL uses a default-scheme
  * hash. */
 void password_verify_dummy(const char *like, const char *password);
+
+/* Makes (once per process) the dummy hash password_verify_dummy(like, ...)
+ * will use, so that the first unknown user does not pay for making it. */
+void password_verify_dummy_prepare(const char *like);
+
+/* True when name (case-insensitive, without braces) is a supported scheme. */
+bool password_scheme_is_known(const char *name);
 
 /* A new "{SCHEME}..." string from pool, or NULL with err set. */
 char *password_hash(pool_t *pool, const char *scheme, const char *password,

@@ -5,16 +5,18 @@ core_libroost_la_SOURCES = \
 	core/buffer.c core/buffer.h \
 	core/error.c core/error.h \
 	core/log.c core/log.h \
-	core/config.c core/config.h \
+	core/config-parser.c core/config-parser.h \
 	core/var-expand.c core/var-expand.h \
 	core/settings.c core/settings.h \
 	core/module.c core/module.h \
 	core/message-wire.c core/message-wire.h \
 	core/event-loop.c core/event-loop.h \
 	core/stream.c core/stream.h \
+	core/tls-context.c core/tls-context.h \
 	core/line-reader.c core/line-reader.h \
 	core/fd-passing.c core/fd-passing.h \
-	core/ipc-escape.c core/ipc-escape.h
+	core/ipc-escape.c core/ipc-escape.h \
+	core/module-settings.c core/module-settings.h
 core_libroost_la_LIBADD = $(GNUTLS_LIBS) $(SODIUM_LIBS) $(LTDL_LIBS) $(LIBS)
 core_libroost_la_LDFLAGS = -avoid-version
 
@@ -24,7 +26,8 @@ core_roost_SOURCES = \
 	core/master/main.c \
 	core/master/master.c core/master/master.h \
 	core/master/listeners.c core/master/listeners.h \
-	core/login/login.c core/login/login.h \
 	core/mail/mail-worker.c core/mail/mail-worker.h \
+	core/login/login.c core/login/login.h \
 	core/protocol.h
+core_roost_LDFLAGS = -export-dynamic
 core_roost_LDADD = core/libroost.la auth/libauthd.la $(GNUTLS_LIBS) $(SODIUM_LIBS) $(LTDL_LIBS)

@@ -17,7 +17,7 @@
 
 enum line_result {
 	LINE_NONE,       /* need more input */
-	LINE_OK,         /* *line_r/*len_r: one line without its line end */
+	LINE_OK,         /* one line in line_r and len_r, without its line end */
 	LINE_TOO_LONG,   /* the current line exceeded max_len */
 };
 

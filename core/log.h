@@ -10,6 +10,7 @@
 #define ROOST_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LEVEL_DEBUG,

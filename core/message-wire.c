@@ -1,3 +1,203 @@
-/* stub: to be written */
+/* Stored message bytes -> POP3 wire bytes; see message-wire.h. */
 #include "config.h"
-typedef int roost_stub_core_message_wire_c;
+#include "message-wire.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Read size for message_wire_size_fd(): large enough that a multi-megabyte
+ * message costs few system calls, small enough for the stack. */
+#define MESSAGE_WIRE_READ_SIZE 65536
+
+void message_wire_init(struct message_wire *w, bool dot_stuff,
+		       uint64_t max_body_lines)
+{
+	memset(w, 0, sizeof(*w));
+	w->dot_stuff = dot_stuff;
+	w->max_body_lines = max_body_lines;
+	w->at_line_start = true;
+	/* header_line_empty mirrors at_line_start while in the header; kept
+	 * so the struct layout stays as published. */
+	w->header_line_empty = true;
+}
+
+static void wire_emit(struct message_wire *w, struct buffer *out,
+		      const char *data, size_t len)
+{
+	if (len == 0)
+		return;
+	buffer_append(out, data, len);
+	w->any_output = true;
+}
+
+/* A line end was written: decide whether the TOP limit is reached. The
+ * first empty line ends the header; it is always sent, and a limit of N
+ * then allows N more lines. */
+static void wire_end_line(struct message_wire *w)
+{
+	bool empty = w->at_line_start;
+	w->at_line_start = true;
+	if (!w->in_body) {
+		w->header_line_empty = true;
+		if (empty) {
+			w->in_body = true;
+			w->body_lines = 0;
+			if (w->max_body_lines == 0)
+				w->done = true;
+		}
+		return;
+	}
+	if (w->max_body_lines == MESSAGE_WIRE_ALL_LINES)
+		return;
+	w->body_lines++;
+	if (w->body_lines >= w->max_body_lines)
+		w->done = true;
+}
+
+/* A content byte (anything but a line end) starts or continues a line. */
+static void wire_line_content(struct message_wire *w)
+{
+	w->at_line_start = false;
+	w->header_line_empty = false;
+}
+
+size_t message_wire_convert(struct message_wire *w, const char *in, size_t len,
+			    struct buffer *out)
+{
+	size_t i = 0;
+	size_t span = 0;   /* start of plain bytes not yet copied to out */
+
+	if (w->done)
+		return 0;
+	while (i < len) {
+		char c = in[i];
+
+		if (w->pending_cr) {
+			/* The CR may have ended the previous chunk, so it is
+			 * never part of a span: it is written here. */
+			w->pending_cr = false;
+			if (c == '\n') {
+				wire_emit(w, out, "\r\n", 2);
+				i++;
+				span = i;
+				wire_end_line(w);
+				if (w->done)
+					return i;
+				continue;
+			}
+			wire_emit(w, out, "\r", 1);
+			wire_line_content(w);
+			/* c is looked at again below, now as a fresh byte */
+		}
+		if (c == '\r' || c == '\n') {
+			wire_emit(w, out, in + span, i - span);
+			i++;
+			span = i;
+			if (c == '\r') {
+				w->pending_cr = true;
+				continue;
+			}
+			wire_emit(w, out, "\r\n", 2);
+			wire_end_line(w);
+			if (w->done)
+				return i;
+			continue;
+		}
+		if (w->at_line_start && w->dot_stuff && c == '.') {
+			wire_emit(w, out, in + span, i - span);
+			wire_emit(w, out, ".", 1);
+			span = i;
+		}
+		wire_line_content(w);
+		i++;
+	}
+	wire_emit(w, out, in + span, i - span);
+	return len;
+}
+
+bool message_wire_done(const struct message_wire *w)
+{
+	return w->done;
+}
+
+void message_wire_finish(struct message_wire *w, struct buffer *out)
+{
+	if (w->done)
+		return;
+	if (w->pending_cr) {
+		/* A CR at the very end is not followed by LF: it is content,
+		 * and its line still needs a line end. */
+		w->pending_cr = false;
+		wire_emit(w, out, "\r", 1);
+		wire_line_content(w);
+	}
+	if (!w->at_line_start) {
+		wire_emit(w, out, "\r\n", 2);
+		wire_end_line(w);
+	}
+	w->done = true;
+}
+
+/* The size is the input length plus one CR for every LF not already
+ * preceded by CR, plus a CRLF when the last byte is not an LF. This only
+ * needs the previous byte, so chunks can be counted independently. */
+struct wire_counter {
+	uint64_t size;
+	char last;
+	bool any;
+};
+
+static void wire_count(struct wire_counter *c, const char *data, size_t len)
+{
+	if (len == 0)
+		return;
+	char prev = c->any ? c->last : '\0';
+	const char *p = data;
+	const char *end = data + len;
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		if (lf == NULL)
+			break;
+		char before = lf == data ? prev : lf[-1];
+		if (before != '\r')
+			c->size++;
+		p = lf + 1;
+	}
+	c->size += len;
+	c->last = data[len - 1];
+	c->any = true;
+}
+
+static uint64_t wire_count_finish(const struct wire_counter *c)
+{
+	return c->size + (c->any && c->last != '\n' ? 2 : 0);
+}
+
+uint64_t message_wire_size(const char *data, size_t len)
+{
+	struct wire_counter c = { 0, '\0', false };
+	wire_count(&c, data, len);
+	return wire_count_finish(&c);
+}
+
+int message_wire_size_fd(int fd, uint64_t *size_r, struct error *err)
+{
+	struct wire_counter c = { 0, '\0', false };
+	char buf[MESSAGE_WIRE_READ_SIZE];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error_set_errno(err, "read() failed");
+			return -1;
+		}
+		if (n == 0)
+			break;
+		wire_count(&c, buf, (size_t)n);
+	}
+	*size_r = wire_count_finish(&c);
+	return 0;
+}

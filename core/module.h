@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "config-parser.h"
 #include "error.h"
 
 /* Raised whenever a struct in a public header changes incompatibly. */
@@ -45,12 +45,16 @@ struct roost_module {
 
 const char *module_kind_name(enum module_kind kind);
 
-/* Loads (once per process) and initialises the module. search_path is a
- * ':'-separated list of directories. Returns NULL with err set on failure.
- * The module stays loaded until module_unload_all(). */
+/* Loads the module (once per process: a second call returns the same
+ * descriptor) and checks its descriptor; it does not call init(), which
+ * only the process that uses the module runs (module_init()). search_path
+ * is a ':'-separated list of directories. Returns NULL with err set on
+ * failure. The module stays loaded until module_unload_all(). */
 const struct roost_module *module_load(const char *search_path,
 				       enum module_kind kind, const char *name,
 				       struct error *err);
+/* Calls the module's init() once per process. */
+int module_init(const struct roost_module *module, struct error *err);
 void module_unload_all(void);
 
 #endif

@@ -1,1 +1,129 @@
-/* stub */
+/*
+ * The contract between the core daemons and a protocol module
+ * (MODULE_KIND_PROTOCOL; roost_module.ops is a struct protocol_ops).
+ *
+ * Pre-auth half, in a login process: the core accepts the connection,
+ * owns the stream (TLS included), the idle timer and the talk with the auth
+ * process; the module speaks the protocol. The module starts
+ * authentication with login_client_auth_begin() and gets every step's
+ * result through client_auth_reply(). On success the core hands the
+ * connection (and any pipelined input still in the stream's input buffer)
+ * to the master; the module's client is then destroyed.
+ *
+ * Post-auth half, in a mail worker running as the mailbox owner: the core
+ * opens the mailbox and calls session_start(), after which the module owns
+ * the connection and stops the loop (mail_session_end()) when done.
+ */
+#ifndef ROOST_PROTOCOL_H
+#define ROOST_PROTOCOL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "event-loop.h"
+#include "log.h"
+#include "pool.h"
+#include "settings.h"
+#include "storage.h"
+#include "stream.h"
+
+#define LOGIN_SESSION_ID_LEN 16
+#define LOGIN_ADDR_LEN 64
+
+struct login_client {
+	pool_t *pool;
+	struct event_loop *loop;
+	struct stream *stream;
+	const struct roost_settings *set;
+	struct log_context log;
+	char session_id[LOGIN_SESSION_ID_LEN + 1];
+	char remote_ip[LOGIN_ADDR_LEN];
+	unsigned remote_port;
+	char local_ip[LOGIN_ADDR_LEN];
+	unsigned local_port;
+	bool loopback;          /* remote address is 127/8 or ::1 */
+	bool tls_available;     /* STLS may be offered */
+	bool tls_active;
+	/* Plaintext credentials may be sent now (TLS, ssl=no, or exempt
+	 * loopback). Updated by the core when TLS starts. */
+	bool plaintext_allowed;
+	bool auth_pending;      /* an auth exchange is in progress */
+	void *protocol_data;    /* the module's per-client state */
+	void *core_data;        /* the login core's per-client state */
+};
+
+enum login_auth_status {
+	LOGIN_AUTH_CONTINUE,   /* data: base64 challenge to send */
+	LOGIN_AUTH_OK,         /* handing over; the client is going away */
+	LOGIN_AUTH_FAILED,     /* wrong credentials (never says which) */
+	LOGIN_AUTH_TEMPFAIL,   /* auth or master trouble: [SYS/TEMP] */
+	LOGIN_AUTH_PERMFAIL,   /* the account cannot log in: [SYS/PERM] */
+	LOGIN_AUTH_MALFORMED,  /* bad base64 or SASL syntax */
+	LOGIN_AUTH_UNSUPPORTED,/* mechanism not offered */
+	LOGIN_AUTH_CANCELLED,  /* the client sent "*" */
+};
+
+struct protocol_login_ops {
+	/* Sends the greeting; client->stream is ready. */
+	void (*client_start)(struct login_client *client);
+	/* New bytes in stream_input(client->stream). */
+	void (*client_input)(struct login_client *client);
+	void (*client_tls_ready)(struct login_client *client);
+	void (*client_auth_reply)(struct login_client *client,
+				  enum login_auth_status status,
+				  const char *data);
+	/* The core is about to drop the client (idle timeout, shutdown):
+	 * the module may write a last line. */
+	void (*client_notify_disconnect)(struct login_client *client,
+					 const char *reason);
+	void (*client_destroy)(struct login_client *client);
+};
+
+/* Provided by the login core (exported from the roost binary). */
+void login_client_auth_begin(struct login_client *client, const char *mech,
+			     const char *initial_response);
+void login_client_auth_continue(struct login_client *client,
+				const char *response);
+int login_client_start_tls(struct login_client *client, struct error *err);
+/* Flushes output, then closes and frees the client. */
+void login_client_disconnect(struct login_client *client, const char *reason);
+/* Mechanisms the auth process can finish ("PLAIN LOGIN"); also linked
+ * into mail workers so both halves announce the same list. */
+const char *login_sasl_mechanisms(void);
+
+struct mail_session {
+	pool_t *pool;
+	struct event_loop *loop;
+	const struct roost_settings *set;
+	struct log_context log;
+	const char *user;
+	const char *session_id;
+	const char *remote_ip;
+	bool tls;                       /* secured by TLS at the login side */
+	int fd;                         /* the client connection (or relay) */
+	const char *input;              /* pipelined bytes the login read */
+	size_t input_len;
+	const struct storage_ops *storage;
+	struct storage_mailbox *mailbox;  /* NULL if opening failed: */
+	struct error open_error;          /* ...then why */
+	void *protocol_data;
+	int exit_status;
+};
+
+struct protocol_mail_ops {
+	/* Takes over session->fd; answers the login command. */
+	void (*session_start)(struct mail_session *session);
+	/* SIGTERM: say goodbye without committing and end the session. */
+	void (*session_shutdown)(struct mail_session *session);
+};
+
+/* Provided by the mail worker core: ends the session's event loop. */
+void mail_session_end(struct mail_session *session);
+
+struct protocol_ops {
+	const struct protocol_login_ops *login;
+	const struct protocol_mail_ops *mail;
+};
+
+#endif

@@ -1,3 +1,448 @@
-/* stub: to be written */
+/* Roost's own settings from a parsed config; see settings.h. */
 #include "config.h"
-typedef int roost_stub_core_settings_c;
+#include "settings.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+/* How much of a user-written name is quoted in an error message. */
+#define SETTINGS_MESSAGE_NAME_MAX 96
+#define SETTINGS_NAME_TEXT_SIZE (SETTINGS_MESSAGE_NAME_MAX * 4 + 1)
+
+/* The only protocol Roost serves; other service names are typos. */
+#define SETTINGS_KNOWN_SERVICE "pop3"
+
+#define ROOT_DEF(key, type, field, dflt) \
+	{ key, type, offsetof(struct roost_settings, field), dflt, NULL }
+
+const struct config_setting_def settings_root_defs[] = {
+	ROOT_DEF("base_dir", CONFIG_TYPE_STRING, base_dir, RUN_DIR),
+	ROOT_DEF("pid_file", CONFIG_TYPE_STRING, pid_file, ""),
+	ROOT_DEF("module_dir", CONFIG_TYPE_STRING, module_dir, MODULE_DIR),
+	ROOT_DEF("listen", CONFIG_TYPE_STRING, listen, "*, ::"),
+	{ "ssl", CONFIG_TYPE_ENUM, offsetof(struct roost_settings, ssl),
+	  "required", "no|yes|required" },
+	ROOT_DEF("ssl_cert", CONFIG_TYPE_STRING, ssl_cert, NULL),
+	ROOT_DEF("ssl_key", CONFIG_TYPE_STRING, ssl_key, NULL),
+	ROOT_DEF("ssl_priority", CONFIG_TYPE_STRING, ssl_priority, "NORMAL"),
+	ROOT_DEF("ssl_exempt_loopback", CONFIG_TYPE_BOOL, ssl_exempt_loopback,
+		 "yes"),
+	ROOT_DEF("login_user", CONFIG_TYPE_STRING, login_user, "roostlogin"),
+	ROOT_DEF("auth_user", CONFIG_TYPE_STRING, auth_user, "roost"),
+	ROOT_DEF("login_chroot", CONFIG_TYPE_BOOL, login_chroot, "yes"),
+	ROOT_DEF("login_processes", CONFIG_TYPE_UINT, login_processes, "2"),
+	ROOT_DEF("login_client_limit", CONFIG_TYPE_UINT, login_client_limit,
+		 "1000"),
+	ROOT_DEF("login_idle_timeout", CONFIG_TYPE_DURATION,
+		 login_idle_timeout, "60s"),
+	ROOT_DEF("login_greeting", CONFIG_TYPE_STRING, login_greeting,
+		 "Roost ready."),
+	ROOT_DEF("mail", CONFIG_TYPE_STRING, mail, "maildir:~/Maildir"),
+	ROOT_DEF("mail_idle_timeout", CONFIG_TYPE_DURATION, mail_idle_timeout,
+		 "10m"),
+	ROOT_DEF("first_valid_uid", CONFIG_TYPE_UINT, first_valid_uid, "500"),
+	ROOT_DEF("last_valid_uid", CONFIG_TYPE_UINT, last_valid_uid, "0"),
+	ROOT_DEF("auth_failure_delay", CONFIG_TYPE_DURATION,
+		 auth_failure_delay, "2s"),
+	ROOT_DEF("log_debug", CONFIG_TYPE_BOOL, log_debug, "no"),
+	{ NULL, CONFIG_TYPE_STRING, 0, NULL, NULL },
+};
+
+const struct config_setting_def settings_listener_defs[] = {
+	/* No default: a listener without a port is an error. */
+	{ "port", CONFIG_TYPE_PORT, offsetof(struct listener_settings, port),
+	  NULL, NULL },
+	{ "address", CONFIG_TYPE_STRING,
+	  offsetof(struct listener_settings, address), NULL, NULL },
+	{ "tls", CONFIG_TYPE_BOOL, offsetof(struct listener_settings, tls),
+	  "no", NULL },
+	{ NULL, CONFIG_TYPE_STRING, 0, NULL, NULL },
+};
+
+/* A service section has no keys of its own, only listeners. */
+static const struct config_setting_def service_defs[] = {
+	{ NULL, CONFIG_TYPE_STRING, 0, NULL, NULL },
+};
+
+static const char *name_text(char *out, const char *name)
+{
+	size_t len = strlen(name);
+	if (len > SETTINGS_MESSAGE_NAME_MAX)
+		len = SETTINGS_MESSAGE_NAME_MAX;
+	return log_escape(out, SETTINGS_NAME_TEXT_SIZE, name, len);
+}
+
+static int reject_child_sections(const struct config_section *sec,
+				 struct error *err)
+{
+	if (sec->sections_count == 0)
+		return 0;
+	const struct config_section *child = &sec->sections[0];
+	char type[SETTINGS_NAME_TEXT_SIZE];
+	char parent[SETTINGS_NAME_TEXT_SIZE];
+	error_set(err, ERROR_INVALID, "%s:%u: unknown section '%s' in '%s'",
+		  child->file, child->line, name_text(type, child->type),
+		  name_text(parent, sec->type));
+	return -1;
+}
+
+static int parse_listener(pool_t *pool, const struct config_section *sec,
+			  struct listener_settings *listener,
+			  struct error *err)
+{
+	if (sec->name == NULL) {
+		error_set(err, ERROR_INVALID,
+			  "%s:%u: listener needs a name (listener NAME { port = N })",
+			  sec->file, sec->line);
+		return -1;
+	}
+	if (config_apply(settings_listener_defs, sec, listener, pool, err) < 0)
+		return -1;
+	if (reject_child_sections(sec, err) < 0)
+		return -1;
+	char name[SETTINGS_NAME_TEXT_SIZE];
+	if (config_find(sec, "port") == NULL) {
+		error_set(err, ERROR_INVALID, "%s:%u: listener '%s' has no port",
+			  sec->file, sec->line, name_text(name, sec->name));
+		return -1;
+	}
+	listener->name = pool_strdup(pool, sec->name);
+	listener->file = sec->file;
+	listener->line = sec->line;
+	return 0;
+}
+
+static int parse_service(pool_t *pool, const struct config_section *sec,
+			 struct service_settings *service, struct error *err)
+{
+	char name[SETTINGS_NAME_TEXT_SIZE];
+	char type[SETTINGS_NAME_TEXT_SIZE];
+	if (sec->name == NULL) {
+		error_set(err, ERROR_INVALID,
+			  "%s:%u: service needs a protocol name (service %s { ... })",
+			  sec->file, sec->line, SETTINGS_KNOWN_SERVICE);
+		return -1;
+	}
+	if (strcmp(sec->name, SETTINGS_KNOWN_SERVICE) != 0) {
+		error_set(err, ERROR_INVALID,
+			  "%s:%u: unknown service '%s' (known: %s)", sec->file,
+			  sec->line, name_text(name, sec->name),
+			  SETTINGS_KNOWN_SERVICE);
+		return -1;
+	}
+	char unused;
+	if (config_apply(service_defs, sec, &unused, pool, err) < 0)
+		return -1;
+
+	service->protocol = pool_strdup(pool, sec->name);
+	service->listeners = pool_alloc(pool, (sec->sections_count + 1) *
+					sizeof(*service->listeners));
+	for (unsigned i = 0; i < sec->sections_count; i++) {
+		const struct config_section *child = &sec->sections[i];
+		if (strcmp(child->type, "listener") != 0) {
+			error_set(err, ERROR_INVALID,
+				  "%s:%u: unknown section '%s' in service (expected listener)",
+				  child->file, child->line,
+				  name_text(type, child->type));
+			return -1;
+		}
+		struct listener_settings *listener =
+			&service->listeners[service->listeners_count];
+		if (parse_listener(pool, child, listener, err) < 0)
+			return -1;
+		for (unsigned j = 0; j < service->listeners_count; j++) {
+			const struct listener_settings *other =
+				&service->listeners[j];
+			if (strcmp(other->name, listener->name) == 0) {
+				error_set(err, ERROR_INVALID,
+					  "%s:%u: listener '%s' is already defined at %s:%u",
+					  listener->file, listener->line,
+					  name_text(name, listener->name),
+					  other->file, other->line);
+				return -1;
+			}
+		}
+		service->listeners_count++;
+	}
+	if (service->listeners_count == 0) {
+		error_set(err, ERROR_INVALID,
+			  "%s:%u: service '%s' has no listener (listener NAME { port = N })",
+			  sec->file, sec->line, name_text(name, sec->name));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_db(const struct config_section *sec, struct db_settings *db,
+		    struct error *err)
+{
+	if (sec->name == NULL) {
+		char type[SETTINGS_NAME_TEXT_SIZE];
+		name_text(type, sec->type);
+		error_set(err, ERROR_INVALID,
+			  "%s:%u: %s needs a driver name (%s DRIVER { ... })",
+			  sec->file, sec->line, type, type);
+		return -1;
+	}
+	db->driver = sec->name;
+	db->section = sec;
+	db->module_settings = NULL;
+	return 0;
+}
+
+static unsigned count_sections(const struct config_section *root,
+			       const char *type)
+{
+	unsigned count = 0;
+	for (unsigned i = 0; i < root->sections_count; i++) {
+		if (strcmp(root->sections[i].type, type) == 0)
+			count++;
+	}
+	return count;
+}
+
+static int parse_sections(pool_t *pool, const struct config_section *root,
+			  struct roost_settings *set, struct error *err)
+{
+	/* +1: pool_alloc(0) is fine, but keeps arrays non-NULL and simple. */
+	set->services = pool_alloc(pool, (count_sections(root, "service") + 1) *
+				   sizeof(*set->services));
+	set->passdbs = pool_alloc(pool, (count_sections(root, "passdb") + 1) *
+				  sizeof(*set->passdbs));
+	set->userdbs = pool_alloc(pool, (count_sections(root, "userdb") + 1) *
+				  sizeof(*set->userdbs));
+	for (unsigned i = 0; i < root->sections_count; i++) {
+		const struct config_section *sec = &root->sections[i];
+		if (strcmp(sec->type, "service") == 0) {
+			struct service_settings *service =
+				&set->services[set->services_count];
+			if (parse_service(pool, sec, service, err) < 0)
+				return -1;
+			for (unsigned j = 0; j < set->services_count; j++) {
+				if (strcmp(set->services[j].protocol,
+					   service->protocol) == 0) {
+					error_set(err, ERROR_INVALID,
+						  "%s:%u: service '%s' is defined twice (put all its listeners in one section)",
+						  sec->file, sec->line,
+						  service->protocol);
+					return -1;
+				}
+			}
+			set->services_count++;
+		} else if (strcmp(sec->type, "passdb") == 0) {
+			if (parse_db(sec, &set->passdbs[set->passdbs_count],
+				     err) < 0)
+				return -1;
+			set->passdbs_count++;
+		} else if (strcmp(sec->type, "userdb") == 0) {
+			if (parse_db(sec, &set->userdbs[set->userdbs_count],
+				     err) < 0)
+				return -1;
+			set->userdbs_count++;
+		} else {
+			char type[SETTINGS_NAME_TEXT_SIZE];
+			error_set(err, ERROR_INVALID,
+				  "%s:%u: unknown section type '%s' (known: service, passdb, userdb)",
+				  sec->file, sec->line,
+				  name_text(type, sec->type));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* True when address appears in the comma or space separated list. */
+static bool address_list_contains(const char *list, const char *address,
+				  size_t address_len)
+{
+	const char *p = list;
+	while (*p != '\0') {
+		p += strspn(p, ", \t");
+		size_t len = strcspn(p, ", \t");
+		if (len > 0 && len == address_len && memcmp(p, address, len) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* The first address two listeners both bind, or false. */
+static bool listeners_overlap(const struct roost_settings *set,
+			      const struct listener_settings *a,
+			      const struct listener_settings *b,
+			      const char **address_r, size_t *len_r)
+{
+	if (a->port != b->port)
+		return false;
+	const char *list_a = a->address != NULL ? a->address : set->listen;
+	const char *list_b = b->address != NULL ? b->address : set->listen;
+	const char *p = list_a;
+	while (*p != '\0') {
+		p += strspn(p, ", \t");
+		size_t len = strcspn(p, ", \t");
+		if (len > 0 && address_list_contains(list_b, p, len)) {
+			*address_r = p;
+			*len_r = len;
+			return true;
+		}
+		p += len;
+	}
+	return false;
+}
+
+static int check_duplicate_listeners(const struct roost_settings *set,
+				     struct error *err)
+{
+	for (unsigned s = 0; s < set->services_count; s++) {
+		const struct service_settings *service = &set->services[s];
+		for (unsigned l = 0; l < service->listeners_count; l++) {
+			const struct listener_settings *a =
+				&service->listeners[l];
+			for (unsigned s2 = 0; s2 <= s; s2++) {
+				const struct service_settings *other_service =
+					&set->services[s2];
+				unsigned end = s2 == s ? l :
+					other_service->listeners_count;
+				for (unsigned l2 = 0; l2 < end; l2++) {
+					const struct listener_settings *b =
+						&other_service->listeners[l2];
+					const char *address;
+					size_t len;
+					if (!listeners_overlap(set, a, b,
+							       &address, &len))
+						continue;
+					char name[SETTINGS_NAME_TEXT_SIZE];
+					char other[SETTINGS_NAME_TEXT_SIZE];
+					char addr[SETTINGS_NAME_TEXT_SIZE];
+					error_set(err, ERROR_INVALID,
+						  "%s:%u: listener '%s' uses address %s port %u, already used by listener '%s' at %s:%u",
+						  a->file, a->line,
+						  name_text(name, a->name),
+						  log_escape(addr, sizeof(addr),
+							     address,
+							     len > SETTINGS_MESSAGE_NAME_MAX ?
+							     SETTINGS_MESSAGE_NAME_MAX : len),
+						  a->port,
+						  name_text(other, b->name),
+						  b->file, b->line);
+					return -1;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static bool is_set(const char *value)
+{
+	return value != NULL && value[0] != '\0';
+}
+
+static int check_whole_config(const struct roost_settings *set,
+			      struct error *err)
+{
+	const struct config_section *root = set->root;
+	if (set->services_count == 0) {
+		error_set(err, ERROR_INVALID,
+			  "%s: no service defined (service pop3 { listener pop3 { port = 110 } })",
+			  root->file);
+		return -1;
+	}
+	if (set->passdbs_count == 0) {
+		error_set(err, ERROR_INVALID,
+			  "%s: no passdb defined (passdb DRIVER { ... })",
+			  root->file);
+		return -1;
+	}
+	if (set->ssl != SSL_MODE_NO &&
+	    (!is_set(set->ssl_cert) || !is_set(set->ssl_key))) {
+		const struct config_setting *ssl = config_find(root, "ssl");
+		const char *missing = !is_set(set->ssl_cert) ? "ssl_cert" :
+			"ssl_key";
+		if (ssl != NULL)
+			error_set(err, ERROR_INVALID,
+				  "%s:%u: ssl = %s needs ssl_cert and ssl_key (%s is not set)",
+				  ssl->file, ssl->line,
+				  set->ssl == SSL_MODE_YES ? "yes" : "required",
+				  missing);
+		else
+			error_set(err, ERROR_INVALID,
+				  "%s: ssl is 'required' by default and needs ssl_cert and ssl_key (%s is not set; or set ssl = no)",
+				  root->file, missing);
+		return -1;
+	}
+	return check_duplicate_listeners(set, err);
+}
+
+static struct roost_settings *settings_from_root(pool_t *pool,
+						 const char *path,
+						 const struct config_section *root,
+						 struct error *err)
+{
+	struct roost_settings *set = pool_alloc(pool, sizeof(*set));
+	set->config_path = pool_strdup(pool, path);
+	set->root = root;
+	if (config_apply(settings_root_defs, root, set, pool, err) < 0)
+		return NULL;
+	if (parse_sections(pool, root, set, err) < 0)
+		return NULL;
+	if (check_whole_config(set, err) < 0)
+		return NULL;
+	return set;
+}
+
+struct roost_settings *settings_load(pool_t *pool, const char *path,
+				     struct error *err)
+{
+	struct config_section *root = config_parse_file(pool, path, err);
+	if (root == NULL)
+		return NULL;
+	return settings_from_root(pool, path, root, err);
+}
+
+struct roost_settings *settings_load_string(pool_t *pool, const char *name,
+					    const char *text,
+					    struct error *err)
+{
+	struct config_section *root = config_parse_string(pool, name, text, err);
+	if (root == NULL)
+		return NULL;
+	return settings_from_root(pool, name, root, err);
+}
+
+static void write_listener(struct buffer *out,
+			   const struct listener_settings *listener)
+{
+	buffer_append_str(out, "  listener ");
+	config_write_name(out, listener->name);
+	buffer_append_str(out, " {\n");
+	char port[16];
+	snprintf(port, sizeof(port), "%u", listener->port);
+	config_write_setting(out, "port", port, 2);
+	if (listener->address != NULL)
+		config_write_setting(out, "address", listener->address, 2);
+	config_write_setting(out, "tls", listener->tls ? "yes" : "no", 2);
+	buffer_append_str(out, "  }\n");
+}
+
+void settings_write_nondefault(struct buffer *out,
+			       const struct roost_settings *set)
+{
+	config_write_nondefault(out, settings_root_defs, set->root, 0);
+	for (unsigned s = 0; s < set->services_count; s++) {
+		const struct service_settings *service = &set->services[s];
+		buffer_append_str(out, "service ");
+		config_write_name(out, service->protocol);
+		buffer_append_str(out, " {\n");
+		for (unsigned l = 0; l < service->listeners_count; l++)
+			write_listener(out, &service->listeners[l]);
+		buffer_append_str(out, "}\n");
+	}
+	for (unsigned i = 0; i < set->passdbs_count; i++)
+		config_write_section(out, set->passdbs[i].section, 0);
+	for (unsigned i = 0; i < set->userdbs_count; i++)
+		config_write_section(out, set->userdbs[i].section, 0);
+}

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "buffer.h"
-#include "config.h"
+#include "config-parser.h"
 #include "error.h"
 #include "pool.h"
 

@@ -1,19 +1,24 @@
 pkginclude_HEADERS += storage/storage.h
 
+MAILDIR_SOURCES = \
+	storage/maildir/maildir-name.c storage/maildir/maildir-name.h \
+	storage/maildir/maildir-hash.c storage/maildir/maildir-hash.h \
+	storage/maildir/maildir-size-cache.c storage/maildir/maildir-size-cache.h
+
 module_LTLIBRARIES += modules/storage_maildir.la
 modules_storage_maildir_la_SOURCES = \
-	storage/maildir/maildir-storage.c \
-	storage/maildir/maildir-name.c storage/maildir/maildir-name.h \
-	storage/maildir/maildir-size-cache.c storage/maildir/maildir-size-cache.h
+	storage/maildir/maildir-storage.c $(MAILDIR_SOURCES)
 modules_storage_maildir_la_LDFLAGS = $(MODULE_LDFLAGS)
-modules_storage_maildir_la_LIBADD = $(MODULE_LIBADD)
+modules_storage_maildir_la_LIBADD = $(MODULE_LIBADD) $(SODIUM_LIBS)
 
 check_PROGRAMS += tests/unit/test-maildir tests/unit/test-message-wire
 TESTS += tests/unit/test-maildir tests/unit/test-message-wire
+# The module's sources are linked in directly so the test can reach the
+# internal helpers and the roost_module descriptor without dlopen().
 tests_unit_test_maildir_SOURCES = tests/unit/test-maildir.c \
-	storage/maildir/maildir-name.c storage/maildir/maildir-size-cache.c
+	storage/maildir/maildir-storage.c $(MAILDIR_SOURCES)
 tests_unit_test_maildir_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_maildir_LDADD = core/libroost.la $(CHECK_LIBS)
+tests_unit_test_maildir_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
 tests_unit_test_message_wire_SOURCES = tests/unit/test-message-wire.c
 tests_unit_test_message_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_message_wire_LDADD = core/libroost.la $(CHECK_LIBS)

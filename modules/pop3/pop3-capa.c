@@ -1,3 +1,23 @@
-/* stub: to be written */
+/* CAPA; see pop3-capa.h. */
 #include "config.h"
-typedef int roost_stub_modules_pop3_pop3_capa_c;
+#include "pop3-capa.h"
+#include "protocol.h"
+
+void pop3_capa_write(struct stream *stream, bool plaintext_ok, bool offer_stls)
+{
+	stream_write_str(stream,
+		"+OK Capability list follows\r\n"
+		"CAPA\r\n"
+		"TOP\r\n"
+		"UIDL\r\n"
+		"RESP-CODES\r\n"
+		"AUTH-RESP-CODE\r\n"
+		"PIPELINING\r\n");
+	if (plaintext_ok) {
+		stream_write_str(stream, "USER\r\n");
+		stream_printf(stream, "SASL %s\r\n", login_sasl_mechanisms());
+	}
+	if (offer_stls)
+		stream_write_str(stream, "STLS\r\n");
+	stream_write_str(stream, "IMPLEMENTATION Roost\r\n.\r\n");
+}

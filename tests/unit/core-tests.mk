@@ -9,3 +9,5 @@ tests_unit_test_var_expand_LDADD = core/libroost.la $(CHECK_LIBS)
 tests_unit_test_line_reader_SOURCES = tests/unit/test-line-reader.c
 tests_unit_test_line_reader_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_line_reader_LDADD = core/libroost.la $(CHECK_LIBS)
+# Config files the config tests read (good, broken, include chains).
+EXTRA_DIST += tests/unit/data

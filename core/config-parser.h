@@ -11,8 +11,8 @@
  * Typed settings are then read from a section with config_apply() and a
  * table of struct config_setting_def describing each key.
  */
-#ifndef ROOST_CONFIG_H
-#define ROOST_CONFIG_H
+#ifndef ROOST_CONFIG_PARSER_H
+#define ROOST_CONFIG_PARSER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -89,6 +89,22 @@ int config_parse_value(const struct config_setting_def *def, const char *value,
 void config_write_nondefault(struct buffer *out,
 			     const struct config_setting_def *defs,
 			     const struct config_section *sec, unsigned indent);
+
+/* Appends value as one config word, or as a quoted string with escapes
+ * when the parser would not read it back unchanged as a word. */
+void config_write_value(struct buffer *out, const char *value);
+
+/* Appends a section name the same way (names end at '=', '{' and '}'). */
+void config_write_name(struct buffer *out, const char *name);
+
+/* Appends "key = value\n" indented by indent levels of two spaces. */
+void config_write_setting(struct buffer *out, const char *key,
+			  const char *value, unsigned indent);
+
+/* Appends sec with all its settings and child sections as config text
+ * ("type [name] { ... }"); for a root section (type "") only its contents. */
+void config_write_section(struct buffer *out, const struct config_section *sec,
+			  unsigned indent);
 
 /* Finds the last setting named key in sec, or NULL. */
 const struct config_setting *config_find(const struct config_section *sec,

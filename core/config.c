@@ -1,3 +1,0 @@
-/* stub: to be written */
-#include "config.h"
-typedef int roost_stub_core_config_c;
