@@ -13,6 +13,7 @@ core_libroost_la_SOURCES = \
 	core/event-loop.c core/event-loop.h \
 	core/stream.c core/stream.h \
 	core/tls-context.c core/tls-context.h \
+	core/process-title.c core/process-title.h \
 	core/line-reader.c core/line-reader.h \
 	core/fd-passing.c core/fd-passing.h \
 	core/ipc-escape.c core/ipc-escape.h \

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "master.h"
 #include "module-settings.h"
+#include "process-title.h"
 #include "settings.h"
 
 #include <errno.h>
@@ -110,13 +111,13 @@ static int run_child(struct child_start *child)
 {
 	switch (child->role) {
 	case CHILD_ROLE_AUTH:
-		log_set_role("auth");
+		process_title_set("roost-auth");
 		return auth_main(&child->auth);
 	case CHILD_ROLE_LOGIN:
-		log_set_role("login");
+		process_title_set("roost-login");
 		return login_main(&child->login);
 	case CHILD_ROLE_MAIL:
-		log_set_role("mail");
+		process_title_set("roost-mail %s %s", child->mail.user, child->mail.remote_ip);
 		return mail_worker_main(&child->mail);
 	}
 	return 1;
@@ -147,6 +148,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Copy what we keep of argv before its memory becomes the title. */
+	config_path = strdup(config_path);
+	process_title_init(argc, argv);
 
 	struct error err;
 	pool_t *pool = pool_create();
@@ -184,6 +188,7 @@ int main(int argc, char **argv)
 	}
 	log_init("master", foreground ? LOG_TARGET_STDERR : LOG_TARGET_SYSLOG, set->log_debug);
 	umask(022);
+	process_title_set("roost (master) -c %s", config_path);
 
 	struct child_start child;
 	memset(&child, 0, sizeof(child));

@@ -233,7 +233,8 @@ static void auth_fail_all(void)
 
 static void auth_closed(void *context, const char *reason)
 {
-	log_warning("Connection to auth lost: %s", reason != NULL ? reason : "closed");
+	if (!M.stopping && !M.auth_expected_exit)
+		log_warning("Connection to auth lost: %s", reason != NULL ? reason : "closed");
 	stream_destroy(M.auth);
 	M.auth = NULL;
 	auth_fail_all();
