@@ -1,4 +1,5 @@
-pkginclude_HEADERS += storage/storage.h
+# The plugin SDK (installed headers) is issue 5; until then nothing is
+# installed that would not compile on its own.
 
 MAILDIR_SOURCES = \
 	storage/maildir/maildir-name.c storage/maildir/maildir-name.h \
