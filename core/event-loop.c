@@ -27,6 +27,7 @@ struct event_io {
 	bool removed;
 	event_io_callback *callback;
 	void *context;
+	struct event_io *prev_live, *next_live;   /* registered handles */
 	struct event_io *next_dead;
 };
 
@@ -55,6 +56,7 @@ struct event_loop {
 	uint64_t timer_sequence;
 	struct event_timer **heap;
 	size_t heap_len, heap_cap;
+	struct event_io *live_ios;
 	struct event_io *dead_ios;
 	struct event_timer *dead_timers;
 	int signal_fd;
@@ -114,6 +116,12 @@ void event_loop_destroy(struct event_loop *loop)
 		if (loop->signals[i] != NULL)
 			event_signal_remove(loop->signals[i]);
 	}
+	while (loop->live_ios != NULL) {
+		struct event_io *io = loop->live_ios;
+		loop->live_ios = io->next_live;
+		free(io);
+	}
+	loop->signal_io = NULL;
 	for (size_t i = 0; i < loop->heap_len; i++)
 		free(loop->heap[i]);
 	free(loop->heap);
@@ -165,6 +173,10 @@ struct event_io *event_io_add(struct event_loop *loop, int fd, unsigned events,
 		free(io);
 		return NULL;
 	}
+	io->next_live = loop->live_ios;
+	if (loop->live_ios != NULL)
+		loop->live_ios->prev_live = io;
+	loop->live_ios = io;
 	return io;
 }
 
@@ -193,6 +205,12 @@ void event_io_remove(struct event_io *io)
 	io->removed = true;
 	if (!io->loop->forgotten)
 		epoll_ctl(io->loop->epoll_fd, EPOLL_CTL_DEL, io->fd, NULL);
+	if (io->prev_live != NULL)
+		io->prev_live->next_live = io->next_live;
+	else
+		io->loop->live_ios = io->next_live;
+	if (io->next_live != NULL)
+		io->next_live->prev_live = io->prev_live;
 	io->next_dead = io->loop->dead_ios;
 	io->loop->dead_ios = io;
 }

@@ -1,4 +1,5 @@
 include tests/unit/core-tests.mk
+include tests/unit/more-tests.mk
 
 # Integration tests: the real server in unprivileged mode on loopback,
 # driven by real clients. They find the build through these variables.

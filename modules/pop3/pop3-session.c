@@ -310,6 +310,10 @@ static void cmd_quit(struct pop3_session *ps)
 			return;
 		}
 	}
+	/* Release the lock before answering, so a client that reconnects
+	 * the moment it reads +OK finds the mailbox free. */
+	ps->mail->storage->close(ps->mail->mailbox);
+	ps->mail->mailbox = NULL;
 	reply(ps, "+OK Logging out.");
 	session_end(ps, "Logged out");
 }

@@ -7,5 +7,6 @@ TESTS += \
 	tests/integration/test_poplib.py \
 	tests/integration/test_curl.py \
 	tests/integration/test_fetchmail.py \
-	tests/integration/test_privilege.py
+	tests/integration/test_privilege.py \
+	tests/integration/test_lifecycle.py
 EXTRA_DIST += tests/integration/roosttest.py tests/integration/integration.mk

@@ -448,7 +448,7 @@ class Server:
         self.exempt_loopback = exempt_loopback
         self.privileged = privileged
         self.extra_config = extra_config
-        self.dir = tmpdir or tempfile.mkdtemp(prefix="roost-%s-" % name)
+        self.dir = tmpdir or tempfile.mkdtemp(prefix="roostit-%s-" % name)
         os.chmod(self.dir, 0o755)
         self.base_dir = os.path.join(self.dir, "run")
         self.home_root = os.path.join(self.dir, "home")

@@ -25,7 +25,7 @@ def setup():
 
 
 def curl(url, *args, user="alice:secret"):
-    cmd = [CURL, "-s", "-S", "--max-time", "30", "-u", user] + list(args) + [url]
+    cmd = [CURL, "-s", "-S", "--max-time", "15", "-u", user] + list(args) + [url]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=60)
     return r.returncode, r.stdout, r.stderr.decode(errors="replace")

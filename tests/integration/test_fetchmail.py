@@ -79,7 +79,7 @@ def read_maildir(path):
 
 def run(cmd, what, ok_codes=(0,), env=None):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       stdin=subprocess.DEVNULL, timeout=90, env=env)
+                       stdin=subprocess.DEVNULL, timeout=60, env=env)
     out = r.stdout.decode(errors="replace")
     if r.returncode not in ok_codes:
         raise AssertionError("%s: %s exited with %d (expected %s):\n%s"

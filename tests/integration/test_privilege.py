@@ -11,6 +11,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import roosttest as rt  # noqa: E402
@@ -119,7 +120,15 @@ def check_ids(pid, user, what):
 
 @R.test
 def process_users_at_rest():
-    rows = ps_table()
+    # A child is forked as root and drops its privileges right after:
+    # give the table up to 5 seconds to settle before judging it.
+    deadline = time.monotonic() + 5
+    while True:
+        rows = ps_table()
+        if time.monotonic() >= deadline or not [
+                r for r in rows if r[0] == "root" and r[1] != S.proc.pid]:
+            break
+        time.sleep(0.1)
     master = [r for r in rows if r[1] == S.proc.pid]
     rt.assert_eq(len(master), 1, "master in the process table")
     rt.assert_eq(master[0][0], "root", "user of the master")
