@@ -555,7 +555,23 @@ static int parse_setting(struct config_parser *p, struct config_lexer *lx,
 			    token_description(&value, desc, sizeof(desc)));
 		return -1;
 	}
-	section_add_setting(p->pool, b, key->text, value.text, lx->path,
+	/* A list written with ", " ("listen = 127.0.0.1, ::1") continues
+	 * with the next word on the same line: admins write lists that way
+	 * and the words after a comma cannot start a new setting. */
+	const char *text_value = value.text;
+	while (value.type == TOKEN_WORD && text_value[strlen(text_value) - 1] == ',') {
+		struct config_lexer saved = *lx;
+		struct token next;
+		if (lex(p, lx, LEX_VALUE, false, &next) < 0)
+			return -1;
+		if (next.type != TOKEN_WORD || next.line != value.line) {
+			*lx = saved;
+			break;
+		}
+		text_value = pool_printf(p->pool, "%s %s", text_value, next.text);
+		value = next;
+	}
+	section_add_setting(p->pool, b, key->text, text_value, lx->path,
 			    key->line);
 	lx->last_value_line = value.line;
 	lx->last_value_key = key->text;

@@ -171,6 +171,22 @@ START_TEST(parse_duplicate_last_wins)
 }
 END_TEST
 
+START_TEST(parse_comma_list_continues)
+{
+	/* "a, b" is one value; a word after a value without a comma is
+	 * still the stray-word error; a comma at the end of a line ends it. */
+	struct config_section *root = config_parse_string(
+		pool, "t.conf", "listen = 127.0.0.1, ::1,  *  port = 5\nx = a,\ny = b\n", &err);
+	ck_assert_ptr_nonnull(root);
+	ck_assert_str_eq(config_find(root, "listen")->value, "127.0.0.1, ::1, *");
+	ck_assert_str_eq(config_find(root, "port")->value, "5");
+	ck_assert_str_eq(config_find(root, "x")->value, "a,");
+	ck_assert_str_eq(config_find(root, "y")->value, "b");
+	ck_assert_ptr_null(config_parse_string(pool, "t.conf", "listen = a, b c\n", &err));
+	ck_assert_ptr_nonnull(strstr(err.message, "t.conf:1:"));
+}
+END_TEST
+
 START_TEST(parse_empty_and_crlf)
 {
 	struct config_section *root = config_parse_string(pool, "t.conf", "",
@@ -1070,6 +1086,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, parse_syntax_forms);
 	tcase_add_test(tc, parse_duplicate_last_wins);
+	tcase_add_test(tc, parse_comma_list_continues);
 	tcase_add_test(tc, parse_empty_and_crlf);
 	tcase_add_loop_test(tc, parse_syntax_errors, 0,
 			    sizeof(syntax_errors) / sizeof(syntax_errors[0]));
