@@ -53,8 +53,9 @@ struct event_timer *event_timer_add(struct event_loop *loop, unsigned msecs,
 				    event_callback *callback, void *context);
 /* Moves the deadline to now + msecs. */
 void event_timer_reset(struct event_timer *timer, unsigned msecs);
-/* A one-shot timer is gone once its callback runs; removing it then (or
- * twice) is harmless. */
+/* A one-shot timer is gone once its callback has run: the owner must
+ * forget its handle inside the callback. (Removing it again within the
+ * same dispatch round is harmless; later the memory is gone.) */
 void event_timer_remove(struct event_timer *timer);
 
 /* Blocks signo for the process and delivers it through the loop. */

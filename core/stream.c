@@ -20,6 +20,7 @@ struct stream {
 	int fd;
 	struct event_io *io;
 	struct event_timer *kick;    /* re-runs reading for TLS-buffered data */
+	struct event_timer *flush_timer;   /* one flush per loop round */
 	struct buffer in, out;
 	size_t input_limit;
 	const struct stream_callbacks *cb;
@@ -127,6 +128,8 @@ void stream_destroy(struct stream *s)
 	s->io = NULL;
 	event_timer_remove(s->kick);
 	s->kick = NULL;
+	event_timer_remove(s->flush_timer);
+	s->flush_timer = NULL;
 	if (s->tls != NULL) {
 		gnutls_deinit(s->tls);
 		s->tls = NULL;
@@ -265,9 +268,12 @@ static void stream_handle_read(struct stream *s)
 /* Returns 1 when out is empty, 0 when the socket would block, -1 error. */
 static int stream_write_some(struct stream *s, const char **reason_r)
 {
+	/* Until the handshake starts, queued bytes (the "+OK" to STLS) are
+	 * still plaintext. */
+	bool use_tls = s->tls != NULL && !s->tls_start_pending;
 	while (s->out.len > 0) {
 		ssize_t n;
-		if (s->tls != NULL) {
+		if (use_tls) {
 			size_t len = s->tls_send_pending > 0 ? s->tls_send_pending :
 				(s->out.len < STREAM_READ_CHUNK ? s->out.len : STREAM_READ_CHUNK);
 			n = gnutls_record_send(s->tls, s->out.data, len);
@@ -353,13 +359,23 @@ static void stream_guarded_flush(struct stream *s)
 		stream_release(s);
 }
 
+static void stream_flush_due(void *context)
+{
+	struct stream *s = context;
+	s->flush_timer = NULL;
+	stream_guarded_flush(s);
+}
+
 void stream_write(struct stream *s, const void *data, size_t len)
 {
 	if (s->destroyed || s->closed || s->finishing)
 		return;
 	buffer_append(&s->out, data, len);
-	if (!s->flushing)
-		stream_guarded_flush(s);
+	/* Writes made while handling one event go out in one send() at the
+	 * end of the loop round: a reply line and its CRLF written apart
+	 * would otherwise meet Nagle and the peer's delayed ACK (40 ms). */
+	if (!s->flushing && s->flush_timer == NULL)
+		s->flush_timer = event_timer_add(s->loop, 0, stream_flush_due, s);
 }
 
 void stream_write_str(struct stream *s, const char *str)

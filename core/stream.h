@@ -2,7 +2,9 @@
  * Buffered, non-blocking byte streams over a socket, optionally TLS.
  *
  * Input is read into stream_input() and the owner's input callback runs;
- * the owner consumes what it used (buffer_consume). Reading pauses while
+ * the owner consumes what it used (buffer_consume). Writes are queued and
+ * sent at the end of the current event-loop round, so everything written
+ * while handling one event leaves in one send(). Reading pauses while
  * the input buffer holds more than the stream's input limit, and resumes
  * once the owner calls stream_input_resume() after consuming. Output is
  * queued with stream_write() and flushed as the socket allows; the drained

@@ -19,6 +19,7 @@
 #include "tls-context.h"
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -664,6 +665,11 @@ static void listener_input(void *context, unsigned revents)
 				log_error("accept: %s", strerror(errno));
 			return;
 		}
+		/* Replies are coalesced per loop round (stream.c), so Nagle
+		 * would only add latency. The option stays with the socket
+		 * when it is handed to a mail worker. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		client_create(fd, listener);
 		update_accepting();
 	}
