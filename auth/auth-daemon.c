@@ -607,6 +607,16 @@ int auth_main(const struct auth_params *p)
 
 	while (A.conns != NULL)
 		conn_free(A.conns);
+	for (unsigned i = 0; i < A.passdbs_count; i++) {
+		const struct auth_module_ops *ops = A.passdbs[i].module->ops;
+		if (ops->passdb->destroy != NULL)
+			ops->passdb->destroy(A.passdbs[i].instance);
+	}
+	for (unsigned i = 0; i < A.userdbs_count; i++) {
+		const struct auth_module_ops *ops = A.userdbs[i].module->ops;
+		if (ops->userdb->destroy != NULL)
+			ops->userdb->destroy(A.userdbs[i].instance);
+	}
 	event_loop_destroy(A.loop);
 	auth_cookie_expire(UINT64_MAX);
 	pool_destroy(pool);

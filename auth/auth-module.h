@@ -54,6 +54,9 @@ struct passdb_ops {
 					   const char *password,
 					   struct auth_user_fields *fields_r,
 					   struct error *err);
+	/* Optional: frees what the instance holds outside the create()
+	 * pool (caches), before that pool is destroyed. */
+	void (*destroy)(void *db);
 };
 
 struct userdb_ops {
@@ -62,6 +65,8 @@ struct userdb_ops {
 	 * already set by the passdb are passed in and may be overridden. */
 	int (*lookup)(void *db, pool_t *request_pool, const char *user,
 		      struct auth_user_fields *fields, struct error *err);
+	/* Optional, as for passdb_ops. */
+	void (*destroy)(void *db);
 };
 
 struct auth_module_ops {

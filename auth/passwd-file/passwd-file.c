@@ -441,14 +441,29 @@ static int passwd_file_lookup_user(void *context, pool_t *request_pool,
 	return 1;
 }
 
+/* The parsed tables have pools of their own; the db's pool does not own
+ * them. */
+static void passwd_file_destroy(void *context)
+{
+	struct passwd_file_db *db = context;
+	for (struct passwd_file_cached *f = db->files; f != NULL; f = f->next) {
+		if (f->pool != NULL)
+			pool_destroy(f->pool);
+		f->pool = NULL;
+		f->table = NULL;
+	}
+}
+
 static const struct passdb_ops passwd_file_passdb = {
 	.create = passwd_file_create,
 	.verify_plain = passwd_file_verify_plain,
+	.destroy = passwd_file_destroy,
 };
 
 static const struct userdb_ops passwd_file_userdb = {
 	.create = passwd_file_create,
 	.lookup = passwd_file_lookup_user,
+	.destroy = passwd_file_destroy,
 };
 
 static const struct auth_module_ops passwd_file_ops = {

@@ -608,6 +608,7 @@ static void on_child(void *context, int signo)
 				found = true;
 				if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
 					log_warning("mail worker %ld %s", (long)pid, how);
+				break;   /* *p may now be NULL */
 			}
 		}
 	}

@@ -598,7 +598,8 @@ static struct storage_mailbox *maildir_open(pool_t *pool, const char *path,
 		box_close_fds(box);
 		return NULL;
 	}
-	qsort(list.msgs, list.count, sizeof(*list.msgs), message_cmp);
+	if (list.count > 1)   /* an empty mailbox has no array at all */
+		qsort(list.msgs, list.count, sizeof(*list.msgs), message_cmp);
 	/* UIDLs before sizes: computing a size may have to find a renamed
 	 * file, which needs to know which base names are shared. */
 	assign_uidls(box, &list);

@@ -39,8 +39,16 @@ static void pool_setup(void)
 	error_clear(&err);
 }
 
+/* Instances made by pwf_create(), destroyed before their pool. */
+#define TEST_DBS_MAX 64
+static void *test_dbs[TEST_DBS_MAX];
+static unsigned test_dbs_count;
+static const struct auth_module_ops *pwf_ops(void);
+
 static void pool_teardown(void)
 {
+	while (test_dbs_count > 0)
+		pwf_ops()->passdb->destroy(test_dbs[--test_dbs_count]);
 	pool_destroy(pool);
 }
 
@@ -381,7 +389,10 @@ static void *pwf_create(const char *path, const char *default_scheme)
 	if (path == NULL)
 		pairs[0] = NULL;
 	void *settings = module_settings(&roost_module, pairs);
-	return pwf_ops()->passdb->create(pool, settings, &err);
+	void *db = pwf_ops()->passdb->create(pool, settings, &err);
+	if (db != NULL && test_dbs_count < TEST_DBS_MAX)
+		test_dbs[test_dbs_count++] = db;
+	return db;
 }
 
 static enum passdb_result pwf_verify(void *db, const char *user,
