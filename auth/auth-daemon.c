@@ -33,8 +33,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A request line carries at most a base64 SASL response of a few KiB. */
-#define AUTH_LINE_MAX (16 * 1024)
+/* A request carries one client line (at most 8 KiB in the login process),
+ * which escaping can double, plus a few fields: 64 KiB leaves room, and a
+ * longer record means a broken login process. */
+#define AUTH_LINE_MAX (64 * 1024)
 #define AUTH_FIELDS_MAX 8
 /* Exchanges in flight per connection: a login process has at most
  * login_client_limit clients; this caps a misbehaving one. */
@@ -316,8 +318,18 @@ static void handle_auth(struct auth_conn *conn, char **f, unsigned n)
 	if (n < 5)
 		return;
 	unsigned id = (unsigned)strtoul(f[1], NULL, 10);
-	if (find_request(conn, id) != NULL || conn->request_count >= AUTH_REQUESTS_PER_CONN_MAX)
+	if (find_request(conn, id) != NULL)
 		return;
+	if (conn->request_count >= AUTH_REQUESTS_PER_CONN_MAX) {
+		/* Say so instead of going silent: the login answers [SYS/TEMP]. */
+		log_error("Too many auth exchanges in flight on one login connection");
+		struct buffer line;
+		buffer_init(&line);
+		buffer_printf(&line, "FAIL\t%u\ttemp", id);
+		conn_write_line(conn, &line);
+		buffer_free(&line);
+		return;
+	}
 	pool_t *pool = pool_create();
 	struct auth_request *req = pool_alloc(pool, sizeof(*req));
 	req->pool = pool;

@@ -85,6 +85,8 @@ void login_client_auth_begin(struct login_client *client, const char *mech,
 			     const char *initial_response);
 void login_client_auth_continue(struct login_client *client,
 				const char *response);
+/* Drops an exchange in progress (auth forgets it too). */
+void login_client_auth_abort(struct login_client *client);
 int login_client_start_tls(struct login_client *client, struct error *err);
 /* Flushes output, then closes and frees the client. */
 void login_client_disconnect(struct login_client *client, const char *reason);
@@ -104,6 +106,8 @@ struct mail_session {
 	int fd;                         /* the client connection (or relay) */
 	const char *input;              /* pipelined bytes the login read */
 	size_t input_len;
+	const char *output;             /* pre-login replies not yet sent: */
+	size_t output_len;              /* they go out before anything else */
 	const struct storage_ops *storage;
 	struct storage_mailbox *mailbox;  /* NULL if opening failed: */
 	struct error open_error;          /* ...then why */

@@ -34,6 +34,7 @@ struct stream {
 	bool finishing;
 	bool flushing;
 	bool drain_requested;
+	bool overflowed;             /* output passed STREAM_OUTPUT_MAX */
 
 	gnutls_session_t tls;
 	bool tls_start_pending;      /* waiting for plaintext output to drain */
@@ -363,13 +364,25 @@ static void stream_flush_due(void *context)
 {
 	struct stream *s = context;
 	s->flush_timer = NULL;
+	if (s->overflowed) {
+		stream_fail(s, "Peer does not read its replies (output limit reached)");
+		return;
+	}
 	stream_guarded_flush(s);
 }
 
 void stream_write(struct stream *s, const void *data, size_t len)
 {
-	if (s->destroyed || s->closed || s->finishing)
+	if (s->destroyed || s->closed || s->finishing || s->overflowed)
 		return;
+	if (s->out.len + len > STREAM_OUTPUT_MAX) {
+		/* Fail from the flush timer, not here: the caller is in the
+		 * middle of its own work and still uses its state. */
+		s->overflowed = true;
+		if (s->flush_timer == NULL)
+			s->flush_timer = event_timer_add(s->loop, 0, stream_flush_due, s);
+		return;
+	}
 	buffer_append(&s->out, data, len);
 	/* Writes made while handling one event go out in one send() at the
 	 * end of the loop round: a reply line and its CRLF written apart
@@ -491,6 +504,13 @@ bool stream_is_tls(const struct stream *s)
 const char *stream_tls_description(const struct stream *s)
 {
 	return s->tls != NULL && s->tls_description[0] != '\0' ? s->tls_description : NULL;
+}
+
+void stream_take_output(struct stream *s, struct buffer *dest)
+{
+	buffer_append(dest, s->out.data, s->out.len);
+	buffer_reset(&s->out);
+	s->tls_send_pending = 0;
 }
 
 int stream_detach_fd(struct stream *s)

@@ -31,6 +31,11 @@
  * and wait for the drained callback. */
 #define STREAM_OUTPUT_HIGH_WATER (128 * 1024)
 #define STREAM_OUTPUT_LOW_WATER (32 * 1024)
+/* Producers that respect stream_output_full() stay far below this; only a
+ * peer that never reads and a producer that ignores the high-water mark
+ * get here, and then the stream fails ("not reading") instead of letting
+ * one client grow the process without bound. */
+#define STREAM_OUTPUT_MAX (4 * 1024 * 1024)
 
 struct stream;
 
@@ -71,6 +76,9 @@ bool stream_is_tls(const struct stream *stream);
 /* "TLSv1.3 AES-256-GCM" style description, or NULL. */
 const char *stream_tls_description(const struct stream *stream);
 
+/* Moves output not yet sent into dest (appended) and empties the queue;
+ * for handing a plain connection over with its unsent replies. */
+void stream_take_output(struct stream *stream, struct buffer *dest);
 /* For a plain stream: stops all I/O and returns the fd, which the caller
  * now owns (the stream no longer closes it). Unread bytes stay in
  * stream_input(). */

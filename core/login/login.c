@@ -43,6 +43,12 @@
 #define LOGIN_RELAY_INPUT_MAX (64 * 1024)
 /* Fields in a reply from auth. */
 #define LOGIN_AUTH_FIELDS_MAX 8
+/* A client we decided to drop gets this long to receive its last line; a
+ * client that never reads must not keep its slot. */
+#define LOGIN_CLOSE_GRACE_MS 5000
+/* Replies still queued at hand-over travel with the connection; a client
+ * with more than this unread is not reading and is refused. */
+#define LOGIN_HANDOVER_OUTPUT_MAX 8192
 
 enum client_state {
 	CLIENT_PREAUTH,
@@ -96,6 +102,7 @@ const char *login_sasl_mechanisms(void)
 
 static void update_accepting(void);
 static void client_free(struct client_core *cc);
+static void auth_cancel(struct client_core *cc);
 
 /* ---- client lifetime ---- */
 
@@ -118,17 +125,14 @@ static void client_free(struct client_core *cc)
 	struct login_client *client = cc->client;
 	if (cc->state == CLIENT_PREAUTH || cc->state == CLIENT_HANDOVER)
 		L.protocol->login->client_destroy(client);
-	if (cc->auth_id != 0 && L.auth != NULL) {
-		/* Let auth drop the exchange and its memory. */
-		char line[64];
-		snprintf(line, sizeof(line), "CANCEL\t%u\n", cc->auth_id);
-		stream_write_str(L.auth, line);
-	}
+	auth_cancel(cc);   /* let auth drop the exchange and its memory */
 	event_timer_remove(cc->idle_timer);
 	stream_destroy(client->stream);
 	stream_destroy(cc->relay);
 	if (cc->handover_fd >= 0)
 		close(cc->handover_fd);
+	if (cc->relay == NULL && cc->relay_local_fd >= 0)
+		close(cc->relay_local_fd);   /* hand-over never completed */
 	client_unlink(cc);
 	L.client_count--;
 	pool_destroy(client->pool);
@@ -137,14 +141,23 @@ static void client_free(struct client_core *cc)
 		event_loop_stop(L.loop);
 }
 
+static void client_close_deadline(void *context)
+{
+	struct client_core *cc = context;
+	cc->idle_timer = NULL;
+	log_msg(LOG_LEVEL_INFO, &cc->client->log,
+		"Closing: the client did not take its last reply in time");
+	client_free(cc);
+}
+
 void login_client_disconnect(struct login_client *client, const char *reason)
 {
 	struct client_core *cc = client->core_data;
 	log_msg(LOG_LEVEL_INFO, &client->log, "Login aborted: %s", reason);
-	if (cc->idle_timer != NULL) {
-		event_timer_remove(cc->idle_timer);
-		cc->idle_timer = NULL;
-	}
+	/* The idle timer becomes a hard deadline for the goodbye. */
+	event_timer_remove(cc->idle_timer);
+	cc->idle_timer = event_timer_add(L.loop, LOGIN_CLOSE_GRACE_MS,
+					 client_close_deadline, cc);
 	stream_finish(client->stream);
 }
 
@@ -224,6 +237,8 @@ static void client_stream_drained(void *context)
 	struct client_core *cc = context;
 	if (cc->state == CLIENT_RELAY && cc->relay != NULL)
 		stream_input_resume(cc->relay);
+	else if (cc->state == CLIENT_PREAUTH && !cc->client->auth_pending)
+		L.protocol->login->client_input(cc->client);   /* was waiting for output room */
 }
 
 static void client_stream_closed(void *context, const char *reason)
@@ -301,6 +316,7 @@ static void auth_failed_all(void)
 }
 
 static void handover_start(struct client_core *cc, const char *cookie);
+static void handover_done(struct client_core *cc, const char *result);
 
 static void auth_handle_line(char *line)
 {
@@ -387,10 +403,28 @@ static bool auth_connect(void)
 	return true;
 }
 
+static void auth_cancel(struct client_core *cc)
+{
+	if (cc->auth_id != 0 && L.auth != NULL) {
+		char line[64];
+		snprintf(line, sizeof(line), "CANCEL\t%u\n", cc->auth_id);
+		stream_write_str(L.auth, line);
+	}
+	cc->auth_id = 0;
+	cc->client->auth_pending = false;
+}
+
+void login_client_auth_abort(struct login_client *client)
+{
+	auth_cancel(client->core_data);
+}
+
 void login_client_auth_begin(struct login_client *client, const char *mech,
 			     const char *initial_response)
 {
 	struct client_core *cc = client->core_data;
+	/* Never leave an older exchange behind in auth. */
+	auth_cancel(cc);
 	if (!auth_connect()) {
 		L.protocol->login->client_auth_reply(client, LOGIN_AUTH_TEMPFAIL, NULL);
 		return;
@@ -441,9 +475,12 @@ static void handover_start(struct client_core *cc, const char *cookie)
 {
 	struct login_client *client = cc->client;
 	struct buffer *pending = stream_input(client->stream);
+	struct buffer unsent;
 	int send_fd;
 
+	buffer_init(&unsent);
 	if (client->tls_active) {
+		/* The TLS stream stays here and sends its own queued output. */
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 			log_msg(LOG_LEVEL_ERROR, &client->log, "socketpair: %s", strerror(errno));
@@ -454,8 +491,15 @@ static void handover_start(struct client_core *cc, const char *cookie)
 		cc->handover_fd = sv[1];
 		send_fd = sv[1];
 	} else {
-		/* Plain: the socket itself goes to the worker. Keep our copy
-		 * until DONE so a failure can still be reported. */
+		/* Plain: the socket itself goes to the worker, together with
+		 * replies not yet sent (PIPELINING: every command answered, in
+		 * order). Keep our copy until DONE so a failure can still be
+		 * reported. */
+		if (stream_output_pending(client->stream) > LOGIN_HANDOVER_OUTPUT_MAX) {
+			login_client_disconnect(client, "Client does not read its replies");
+			return;
+		}
+		stream_take_output(client->stream, &unsent);
 		cc->handover_fd = stream_detach_fd(client->stream);
 		send_fd = cc->handover_fd;
 	}
@@ -472,16 +516,18 @@ static void handover_start(struct client_core *cc, const char *cookie)
 	ipc_escape_append(&msg, client->remote_ip, strlen(client->remote_ip));
 	buffer_printf(&msg, "\t%d\t", client->tls_active ? 1 : 0);
 	ipc_escape_append(&msg, pending->data, pending->len);
-	if (fd_send(L.master_fd, send_fd, msg.data, msg.len) < 0) {
-		log_msg(LOG_LEVEL_ERROR, &client->log, "Hand-over to master failed: %s",
-			strerror(errno));
-		buffer_free_secret(&msg);
-		cc->state = CLIENT_PREAUTH;
-		auth_reply_to_client(cc, LOGIN_AUTH_TEMPFAIL, NULL);
-		return;
-	}
+	buffer_append_str(&msg, "\t");
+	ipc_escape_append(&msg, unsent.data, unsent.len);
+	int sent = fd_send(L.master_fd, send_fd, msg.data, msg.len);
+	int saved_errno = errno;
 	buffer_free_secret(&msg);
+	buffer_free(&unsent);
 	buffer_reset(pending);
+	if (sent == 0)
+		return;
+	log_msg(LOG_LEVEL_ERROR, &client->log, "Hand-over to master failed: %s",
+		strerror(saved_errno));
+	handover_done(cc, "TEMP");
 }
 
 static struct client_core *client_by_pointer(const char *text)
@@ -516,6 +562,7 @@ static void handover_done(struct client_core *cc, const char *result)
 		close(cc->handover_fd);
 		cc->handover_fd = -1;
 		close(cc->relay_local_fd);
+		cc->relay_local_fd = -1;
 		cc->state = CLIENT_PREAUTH;
 		L.protocol->login->client_auth_reply(client, st, NULL);
 		return;
@@ -531,6 +578,7 @@ static void handover_done(struct client_core *cc, const char *result)
 	cc->state = CLIENT_RELAY;
 	cc->relay = stream_create(L.loop, cc->relay_local_fd, LOGIN_RELAY_INPUT_MAX,
 				  &relay_callbacks, cc);
+	cc->relay_local_fd = -1;   /* the relay stream owns it now */
 	stream_input_resume(client->stream);
 }
 

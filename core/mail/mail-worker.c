@@ -90,6 +90,8 @@ int mail_worker_main(const struct mail_worker_params *p)
 	s->fd = p->client_fd;
 	s->input = p->input;
 	s->input_len = p->input_len;
+	s->output = p->output;
+	s->output_len = p->output_len;
 	s->log.session_id = p->session_id;
 	s->log.user = p->user;
 	s->log.remote = p->remote_ip;

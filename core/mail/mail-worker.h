@@ -23,6 +23,8 @@ struct mail_worker_params {
 	bool tls;
 	const char *input;      /* bytes pipelined after the login command */
 	size_t input_len;
+	const char *output;     /* pre-login replies still to be sent */
+	size_t output_len;
 	const char *user;
 	uid_t uid;
 	gid_t gid;

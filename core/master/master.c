@@ -3,7 +3,7 @@
  *
  * Messages (TAB-separated, escaped with ipc-escape):
  *   login -> master (SOCK_SEQPACKET, with the client fd):
- *       HANDOVER hid cookie protocol session rip tls input
+ *       HANDOVER hid cookie protocol session rip tls input output
  *   master -> login: DONE hid OK|TEMP|PERM
  *   master -> auth (auth-master socket): REQUEST rid cookie
  *   auth -> master: USER rid user [uid=N] [gid=N] [home=P] [mail=L] | NOTFOUND rid
@@ -40,7 +40,7 @@
 #define SHUTDOWN_GRACE_MS 5000
 /* A HANDOVER message: login's pipelined input (16 KiB, escaped) + fields. */
 #define HANDOVER_MESSAGE_MAX (40 * 1024)
-#define HANDOVER_FIELDS_MAX 8
+#define HANDOVER_FIELDS_MAX 9
 #define AUTH_REPLY_FIELDS_MAX 12
 #define AUTH_REPLY_MAX (16 * 1024)
 /* Login processes per config; more would only waste memory on 2-64 cores. */
@@ -68,6 +68,8 @@ struct handover {
 	bool tls;
 	char *input;
 	size_t input_len;
+	char *output;           /* replies the login could not send yet */
+	size_t output_len;
 };
 
 struct worker {
@@ -200,9 +202,13 @@ static void handover_reply(struct handover *h, const char *result)
 		struct buffer msg;
 		buffer_init(&msg);
 		buffer_printf(&msg, "DONE\t%s\t%s", h->hid, result);
-		if (fd_send(h->login->fd, -1, msg.data, msg.len) < 0)
-			log_warning("Reply to login process %ld failed: %s",
-				    (long)h->login->pid, strerror(errno));
+		if (fd_send(h->login->fd, -1, msg.data, msg.len) < 0) {
+			/* Our end is non-blocking: a login process that does
+			 * not read its replies must not stall the master. */
+			log_error("Reply to login process %ld failed (%s); killing it",
+				  (long)h->login->pid, strerror(errno));
+			kill(h->login->pid, SIGKILL);
+		}
 		buffer_free(&msg);
 	}
 }
@@ -218,7 +224,7 @@ static void handover_free(struct handover *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->input != NULL)
-		memset(h->input, 0, h->input_len);
+		memset(h->input, 0, h->input_len);   /* may hold a password */
 	pool_destroy(h->pool);
 }
 
@@ -311,6 +317,8 @@ static void start_worker(struct handover *h, char **f, unsigned n)
 	p.tls = h->tls;
 	p.input = h->input;
 	p.input_len = h->input_len;
+	p.output = h->output;
+	p.output_len = h->output_len;
 
 	pid_t pid = fork_child();
 	if (pid < 0) {
@@ -402,7 +410,7 @@ static void login_handle_handover(struct login_proc *lp, char *msg, size_t len, 
 	char *f[HANDOVER_FIELDS_MAX];
 	msg[len] = '\0';
 	unsigned n = ipc_split(msg, f, HANDOVER_FIELDS_MAX);
-	if (n < 8 || strcmp(f[0], "HANDOVER") != 0 || fd < 0) {
+	if (n < 9 || strcmp(f[0], "HANDOVER") != 0 || fd < 0) {
 		log_error("Malformed message from login process %ld", (long)lp->pid);
 		if (fd >= 0)
 			close(fd);
@@ -419,10 +427,12 @@ static void login_handle_handover(struct login_proc *lp, char *msg, size_t len, 
 	h->rip = ipc_unescape(pool, f[5], NULL);
 	h->tls = strcmp(f[6], "1") == 0;
 	h->input = ipc_unescape(pool, f[7], &h->input_len);
+	h->output = ipc_unescape(pool, f[8], &h->output_len);
 	char *cookie = ipc_unescape(pool, f[2], NULL);
 	h->next = M.handovers;
 	M.handovers = h;
-	if (h->rip == NULL || h->input == NULL || cookie == NULL || !auth_connect()) {
+	if (h->rip == NULL || h->input == NULL || h->output == NULL || cookie == NULL ||
+	    !auth_connect()) {
 		handover_reply(h, "TEMP");
 		handover_free(h);
 		return;
@@ -447,6 +457,8 @@ static void login_input(void *context, unsigned revents)
 	ssize_t n = fd_recv(lp->fd, &fd, buf, HANDOVER_MESSAGE_MAX);
 	if (n > 0)
 		login_handle_handover(lp, buf, (size_t)n, fd);
+	else if (n < 0 && errno == EMSGSIZE)
+		log_error("Oversized message from login process %ld ignored", (long)lp->pid);
 	else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		/* The login process is gone (SIGCHLD does the rest). */
 		event_io_remove(lp->io);
@@ -497,6 +509,7 @@ static void spawn_login_slot(unsigned slot)
 		return;
 	}
 	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	struct login_proc *lp = xmalloc(sizeof(*lp));
 	lp->pid = pid;
 	lp->fd = sv[0];

@@ -119,6 +119,21 @@ static bool mechanism_offered(const char *mech)
 	return false;
 }
 
+/* Base64 (RFC 4648 alphabet and '=' padding) or the cancel "*". Checked
+ * here so auth never receives bytes it would have to escape. */
+static bool sasl_response_well_formed(const char *s, size_t len)
+{
+	if (len == 1 && s[0] == '*')
+		return true;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '='))
+			return false;
+	}
+	return true;
+}
+
 static void cmd_auth(struct login_client *client, struct pop3_login *pl,
 		     const struct pop3_command *cmd)
 {
@@ -158,8 +173,14 @@ static void cmd_auth(struct login_client *client, struct pop3_login *pl,
 	if (plaintext_refused(client))
 		return;
 	const char *initial = NULL;
-	if (n == 2)
+	if (n == 2) {
+		if (!sasl_response_well_formed(words[1], lens[1]) ||
+		    (lens[1] == 1 && words[1][0] == '*')) {
+			pop3_login_reply(client, "-ERR Invalid base64 data or malformed SASL response.");
+			return;
+		}
 		initial = pool_strndup(client->pool, words[1], lens[1]);
+	}
 	pl->in_sasl = true;
 	login_client_auth_begin(client, mech, initial);
 }
@@ -167,15 +188,15 @@ static void cmd_auth(struct login_client *client, struct pop3_login *pl,
 static void handle_sasl_line(struct login_client *client, struct pop3_login *pl,
 			     const char *line, size_t len)
 {
-	char *resp = pool_strndup(client->pool, line, len);
-	if (strlen(resp) != len) {
-		/* A NUL in base64 text is malformed; never truncate at it. */
-		resp[0] = '!';
-		resp[1] = '\0';
+	if (!sasl_response_well_formed(line, len)) {
+		pl->in_sasl = false;
+		login_client_auth_abort(client);
+		pop3_login_reply(client, "-ERR Invalid base64 data or malformed SASL response.");
+		return;
 	}
+	char *resp = pool_strndup(client->pool, line, len);
 	login_client_auth_continue(client, resp);
 	sodium_memzero(resp, len);
-	(void)pl;
 }
 
 static void handle_line(struct login_client *client, struct pop3_login *pl,
@@ -238,13 +259,17 @@ static void client_input(struct login_client *client)
 
 	/* With PIPELINING every command is answered in order, so stop at
 	 * anything that has to wait (auth, TLS) and continue later. */
-	while (!client->auth_pending && !pl->tls_starting && !pl->quitting) {
+	while (!client->auth_pending && !pl->tls_starting && !pl->quitting &&
+	       !stream_output_full(client->stream)) {   /* resumed when drained */
 		enum line_result r = line_reader_next(&pl->reader, in, &line, &len);
 		if (r == LINE_NONE)
 			break;
 		if (r == LINE_TOO_LONG) {
 			pop3_login_reply(client, "-ERR Command line too long.");
-			pl->in_sasl = false;
+			if (pl->in_sasl) {
+				pl->in_sasl = false;
+				login_client_auth_abort(client);
+			}
 			continue;
 		}
 		handle_line(client, pl, line, len);
@@ -272,8 +297,14 @@ static void client_tls_ready(struct login_client *client)
 	/* RFC 2595: no greeting after STLS; the client sends CAPA again. For
 	 * implicit TLS the greeting comes now. */
 	struct pop3_login *pl = client->protocol_data;
-	if (pl == NULL)
+	if (pl == NULL) {
 		client_start(client);
+		return;
+	}
+	/* RFC 2595 §4: forget everything from before the handshake, such as
+	 * a USER an attacker could have injected in the clear. */
+	pop3_login_forget_user(pl);
+	pl->in_sasl = false;
 }
 
 static void client_auth_reply(struct login_client *client,

@@ -22,6 +22,9 @@
 #define POP3_SESSION_INPUT_MAX (POP3_AUTH_LINE_MAX * 2)
 /* Bytes read from storage per step of a RETR. */
 #define POP3_RETR_CHUNK 65536
+/* After the session ended, the client gets this long to take its last
+ * reply; one that never reads must not keep the process alive. */
+#define POP3_CLOSE_GRACE_MS 10000
 
 struct pop3_session {
 	struct mail_session *mail;
@@ -54,6 +57,17 @@ static void reply(struct pop3_session *ps, const char *line)
 	stream_write_str(ps->stream, "\r\n");
 }
 
+static void close_deadline(void *context)
+{
+	struct pop3_session *ps = context;
+	ps->idle_timer = NULL;
+	log_msg(LOG_LEVEL_INFO, &ps->mail->log,
+		"Closing: the client did not take its last reply in time");
+	stream_destroy(ps->stream);
+	ps->stream = NULL;
+	mail_session_end(ps->mail);
+}
+
 static void session_end(struct pop3_session *ps, const char *reason)
 {
 	if (ps->ending)
@@ -67,8 +81,15 @@ static void session_end(struct pop3_session *ps, const char *reason)
 		ps->mail->storage->message_close(ps->retr);
 		ps->retr = NULL;
 	}
+	/* Nothing is committed from here on: release the mailbox lock now
+	 * rather than when the last bytes have left. */
+	if (ps->mail->mailbox != NULL) {
+		ps->mail->storage->close(ps->mail->mailbox);
+		ps->mail->mailbox = NULL;
+	}
 	event_timer_remove(ps->idle_timer);
-	ps->idle_timer = NULL;
+	ps->idle_timer = event_timer_add(ps->mail->loop, POP3_CLOSE_GRACE_MS,
+					 close_deadline, ps);
 	stream_finish(ps->stream);
 }
 
@@ -77,6 +98,8 @@ static void stream_closed(void *context, const char *reason)
 	struct pop3_session *ps = context;
 	if (!ps->ending && reason != NULL)
 		session_end(ps, reason);
+	event_timer_remove(ps->idle_timer);
+	ps->idle_timer = NULL;
 	stream_destroy(ps->stream);
 	ps->stream = NULL;
 	mail_session_end(ps->mail);
@@ -86,7 +109,9 @@ static void idle_timeout(void *context)
 {
 	struct pop3_session *ps = context;
 	ps->idle_timer = NULL;
-	reply(ps, "-ERR Disconnected for inactivity.");
+	/* Never put a reply into the middle of a message being sent. */
+	if (ps->retr == NULL)
+		reply(ps, "-ERR Disconnected for inactivity.");
 	session_end(ps, "Idle timeout");
 }
 
@@ -401,6 +426,9 @@ static void session_input(void *context)
 static void session_drained(void *context)
 {
 	struct pop3_session *ps = context;
+	/* A client still taking a long RETR is not idle. */
+	if (ps->idle_timer != NULL && !ps->ending)
+		event_timer_reset(ps->idle_timer, ps->mail->set->mail_idle_timeout);
 	if (ps->retr != NULL)
 		session_continue_retr(ps);
 	if (ps->retr == NULL && !ps->ending)
@@ -422,6 +450,9 @@ static void session_start(struct mail_session *mail)
 	ps->stream = stream_create(mail->loop, mail->fd, POP3_SESSION_INPUT_MAX,
 				   &session_stream_callbacks, ps);
 	mail->fd = -1;
+	/* Replies to commands pipelined before the login come first. */
+	if (mail->output_len > 0)
+		stream_write(ps->stream, mail->output, mail->output_len);
 
 	if (mail->mailbox == NULL) {
 		switch (mail->open_error.kind) {

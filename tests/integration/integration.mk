@@ -8,5 +8,6 @@ TESTS += \
 	tests/integration/test_curl.py \
 	tests/integration/test_fetchmail.py \
 	tests/integration/test_privilege.py \
-	tests/integration/test_lifecycle.py
+	tests/integration/test_lifecycle.py \
+	tests/integration/test_hostile.py
 EXTRA_DIST += tests/integration/roosttest.py tests/integration/integration.mk
