@@ -469,24 +469,16 @@ static void conn_input(void *context)
 {
 	struct auth_conn *conn = context;
 	struct buffer *in = stream_input(conn->stream);
-	for (;;) {
-		char *lf = memchr(in->data, '\n', in->len);
-		if (lf == NULL) {
-			if (in->len >= AUTH_LINE_MAX) {
-				log_error("Oversized request from a %s connection; closing it",
-					  conn->master ? "master" : "login");
-				conn_free(conn);
-				return;
-			}
-			break;
-		}
-		*lf = '\0';
-		size_t used = (size_t)(lf - in->data) + 1;
-		char *line = xstrdup(in->data);
-		buffer_consume(in, used);
+	char *line;
+	while ((line = ipc_take_record(in)) != NULL) {
 		handle_line(conn, line);
-		sodium_memzero(line, used - 1);
-		free(line);
+		ipc_record_free(line);
+	}
+	if (in->len >= AUTH_LINE_MAX) {
+		log_error("Oversized request from a %s connection; closing it",
+			  conn->master ? "master" : "login");
+		conn_free(conn);
+		return;
 	}
 	stream_input_resume(conn->stream);
 }

@@ -17,6 +17,7 @@ core_libroost_la_SOURCES = \
 	core/line-reader.c core/line-reader.h \
 	core/fd-passing.c core/fd-passing.h \
 	core/ipc-escape.c core/ipc-escape.h \
+	core/decimal.c core/decimal.h \
 	core/module-settings.c core/module-settings.h
 core_libroost_la_LIBADD = $(GNUTLS_LIBS) $(SODIUM_LIBS) $(LTDL_LIBS) $(LIBS)
 core_libroost_la_LDFLAGS = -avoid-version

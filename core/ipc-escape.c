@@ -2,6 +2,8 @@
 #include "config.h"
 #include "ipc-escape.h"
 
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ipc_escape_append(struct buffer *out, const char *data, size_t len)
@@ -50,6 +52,26 @@ char *ipc_unescape(pool_t *pool, const char *src, size_t *len_r)
 	if (len_r != NULL)
 		*len_r = o;
 	return dst;
+}
+
+char *ipc_take_record(struct buffer *in)
+{
+	char *lf = in->len > 0 ? memchr(in->data, '\n', in->len) : NULL;
+	if (lf == NULL)
+		return NULL;
+	size_t len = (size_t)(lf - in->data);
+	char *record = xmalloc(len + 1);
+	memcpy(record, in->data, len);
+	buffer_consume(in, len + 1);
+	return record;
+}
+
+void ipc_record_free(char *record)
+{
+	if (record == NULL)
+		return;
+	sodium_memzero(record, strlen(record));
+	free(record);
 }
 
 unsigned ipc_split(char *record, char **fields, unsigned max)

@@ -16,6 +16,11 @@ void ipc_escape_append(struct buffer *out, const char *data, size_t len);
 /* Unescapes src into a new pool string; *len_r gets its length (it may
  * contain NUL). Returns NULL for a malformed escape. */
 char *ipc_unescape(pool_t *pool, const char *src, size_t *len_r);
+/* Takes the next complete record (up to LF) out of in: returns a heap copy
+ * without the LF that the caller frees with ipc_record_free() (which wipes
+ * it: records may carry passwords), or NULL when no LF has arrived yet. */
+char *ipc_take_record(struct buffer *in);
+void ipc_record_free(char *record);
 /* Splits a record (no LF) at TABs into at most max fields, in place.
  * Returns the number of fields. */
 unsigned ipc_split(char *record, char **fields, unsigned max);

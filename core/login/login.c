@@ -355,17 +355,10 @@ static void auth_handle_line(char *line)
 
 static void auth_input(void *context)
 {
-	struct buffer *in = stream_input(L.auth);
-	for (;;) {
-		char *lf = memchr(in->data, '\n', in->len);
-		if (lf == NULL)
-			break;
-		*lf = '\0';
-		size_t used = (size_t)(lf - in->data) + 1;
-		char *line = xstrdup(in->data);
-		buffer_consume(in, used);
+	char *line;
+	while ((line = ipc_take_record(stream_input(L.auth))) != NULL) {
 		auth_handle_line(line);
-		free(line);
+		ipc_record_free(line);
 		if (L.auth == NULL)
 			return;
 	}

@@ -2,8 +2,11 @@
 #include "config.h"
 #include "pop3-command.h"
 
+#include "decimal.h"
+
 #include <ctype.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 enum pop3_parse_result pop3_command_parse(const char *line, size_t len,
@@ -38,21 +41,28 @@ enum pop3_parse_result pop3_command_parse(const char *line, size_t len,
 	return POP3_PARSE_OK;
 }
 
+const char *pop3_parse_error_reply(enum pop3_parse_result result)
+{
+	switch (result) {
+	case POP3_PARSE_EMPTY:
+		return "-ERR Empty command.";
+	case POP3_PARSE_BAD_BYTES:
+		return "-ERR Invalid characters in command.";
+	case POP3_PARSE_OK:
+	case POP3_PARSE_BAD_KEYWORD:
+		break;
+	}
+	return "-ERR Unknown command.";
+}
+
 bool pop3_parse_uint(const char *s, size_t len, unsigned long *value_r)
 {
 	/* Message numbers and line counts fit in 32 bits in any mailbox we
 	 * serve; larger values are refused rather than wrapped. */
-	unsigned long v = 0;
-	if (len == 0 || len > 10)
+	uint64_t v;
+	if (!decimal_parse_u64(s, len, &v) || v > UINT_MAX)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > UINT_MAX)
-		return false;
-	*value_r = v;
+	*value_r = (unsigned long)v;
 	return true;
 }
 

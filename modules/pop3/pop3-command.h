@@ -34,6 +34,8 @@ enum pop3_parse_result {
 /* line need not be NUL-terminated; cmd->args points into line. */
 enum pop3_parse_result pop3_command_parse(const char *line, size_t len,
 					  struct pop3_command *cmd);
+/* The -ERR line (without CRLF) for a result other than POP3_PARSE_OK. */
+const char *pop3_parse_error_reply(enum pop3_parse_result result);
 
 /* A message number or line count: decimal digits only, no sign, no
  * leading '+', no overflow. */

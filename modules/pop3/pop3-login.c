@@ -207,17 +207,9 @@ static void handle_line(struct login_client *client, struct pop3_login *pl,
 		return;
 	}
 	struct pop3_command cmd;
-	switch (pop3_command_parse(line, len, &cmd)) {
-	case POP3_PARSE_OK:
-		break;
-	case POP3_PARSE_EMPTY:
-		pop3_login_reply(client, "-ERR Empty command.");
-		return;
-	case POP3_PARSE_BAD_BYTES:
-		pop3_login_reply(client, "-ERR Invalid characters in command.");
-		return;
-	case POP3_PARSE_BAD_KEYWORD:
-		pop3_login_reply(client, "-ERR Unknown command.");
+	enum pop3_parse_result parsed = pop3_command_parse(line, len, &cmd);
+	if (parsed != POP3_PARSE_OK) {
+		pop3_login_reply(client, pop3_parse_error_reply(parsed));
 		return;
 	}
 	if (len > POP3_COMMAND_LINE_MAX && strcmp(cmd.keyword, "AUTH") != 0) {

@@ -346,17 +346,9 @@ static void cmd_quit(struct pop3_session *ps)
 static void handle_line(struct pop3_session *ps, const char *line, size_t len)
 {
 	struct pop3_command cmd;
-	switch (pop3_command_parse(line, len, &cmd)) {
-	case POP3_PARSE_OK:
-		break;
-	case POP3_PARSE_EMPTY:
-		reply(ps, "-ERR Empty command.");
-		return;
-	case POP3_PARSE_BAD_BYTES:
-		reply(ps, "-ERR Invalid characters in command.");
-		return;
-	case POP3_PARSE_BAD_KEYWORD:
-		reply(ps, "-ERR Unknown command.");
+	enum pop3_parse_result parsed = pop3_command_parse(line, len, &cmd);
+	if (parsed != POP3_PARSE_OK) {
+		reply(ps, pop3_parse_error_reply(parsed));
 		return;
 	}
 	if (len > POP3_COMMAND_LINE_MAX) {

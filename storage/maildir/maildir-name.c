@@ -2,31 +2,13 @@
 #include "config.h"
 #include "maildir-name.h"
 
+#include "decimal.h"
+
 #include <sodium.h>
 #include <string.h>
 
-/* UINT64_MAX has 20 digits; anything longer overflows. */
-#define MAILDIR_MAX_DIGITS 20
 /* Microseconds are below one million: at most 6 digits. */
 #define MAILDIR_USEC_MAX_DIGITS 6
-
-/* Parses the decimal digits at s[0..len) (all of them must be digits). */
-static bool parse_u64(const char *s, size_t len, uint64_t *value_r)
-{
-	uint64_t v = 0;
-	if (len == 0 || len > MAILDIR_MAX_DIGITS)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*value_r = v;
-	return true;
-}
 
 /* Finds ",<key>=<digits>" ending at ',' or the end of the base name. */
 static bool parse_size_field(const char *base, size_t base_len, char key,
@@ -39,7 +21,7 @@ static bool parse_size_field(const char *base, size_t base_len, char key,
 		size_t end = start;
 		while (end < base_len && base[end] != ',')
 			end++;
-		if (parse_u64(base + start, end - start, value_r))
+		if (decimal_parse_u64(base + start, end - start, value_r))
 			return true;
 	}
 	return false;
@@ -51,7 +33,7 @@ static void parse_time(const char *base, size_t base_len,
 		       struct maildir_name *r)
 {
 	const char *dot = memchr(base, '.', base_len);
-	if (dot == NULL || !parse_u64(base, (size_t)(dot - base), &r->time_sec))
+	if (dot == NULL || !decimal_parse_u64(base, (size_t)(dot - base), &r->time_sec))
 		return;
 	r->have_time = true;
 
@@ -69,7 +51,7 @@ static void parse_time(const char *base, size_t base_len,
 		p++;
 	uint64_t usec;
 	if (p - digits > MAILDIR_USEC_MAX_DIGITS ||
-	    !parse_u64(digits, (size_t)(p - digits), &usec))
+	    !decimal_parse_u64(digits, (size_t)(p - digits), &usec))
 		return;
 	r->time_usec = (uint32_t)usec;
 }

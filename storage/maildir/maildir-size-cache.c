@@ -1,6 +1,8 @@
 /* The maildir POP3 size cache; see maildir-size-cache.h. */
 #include "config.h"
 #include "maildir-size-cache.h"
+
+#include "decimal.h"
 #include "maildir-hash.h"
 #include "maildir-name.h"
 #include "log.h"
@@ -27,23 +29,6 @@ static void cache_warn(const char *path, unsigned line, const char *why)
 {
 	log_warning("Ignoring line %u of maildir size cache %s: %s",
 		    line, path, why);
-}
-
-static bool parse_size(const char *s, size_t len, uint64_t *size_r)
-{
-	uint64_t v = 0;
-	if (len == 0 || len > 20)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*size_r = v;
-	return true;
 }
 
 static void cache_parse_line(struct maildir_size_cache *cache, char *line,
@@ -76,7 +61,7 @@ static void cache_parse_line(struct maildir_size_cache *cache, char *line,
 		cache_warn(cache->path, lineno, "invalid base name");
 		return;
 	}
-	if (!parse_size(space + 1, len - base_len - 1, &size)) {
+	if (!decimal_parse_u64(space + 1, len - base_len - 1, &size)) {
 		cache_warn(cache->path, lineno, "invalid size");
 		return;
 	}

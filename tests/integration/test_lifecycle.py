@@ -139,9 +139,10 @@ def reload_applies_new_config_and_keeps_sessions():
     S.write_config()
     os.kill(S.proc.pid, signal.SIGHUP)
     wait_for(lambda: b"Reloaded and ready." in greeting(S), "the new greeting")
-    new_logins = set(role_pids(S, "roost-login"))
-    rt.assert_true(len(new_logins - old_logins) == 2,
-                   "two new login processes (old %s, new %s)" % (old_logins, new_logins))
+    new_logins = wait_for(lambda: set(role_pids(S, "roost-login")) - old_logins
+                          if len(set(role_pids(S, "roost-login")) - old_logins) == 2 else None,
+                          "two new login processes (old %s)" % old_logins)
+    rt.assert_eq(len(new_logins), 2, "new login processes after the reload")
     wait_for(lambda: role_pids(S, "roost-auth") and role_pids(S, "roost-auth") != old_auth,
              "a new auth process")
     # The session from before the reload still works and commits.
