@@ -28,6 +28,13 @@ void log_init(const char *role, enum log_target target, bool debug)
 		openlog("roost", LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void log_deinit(void)
+{
+	if (log_target == LOG_TARGET_SYSLOG)
+		closelog();
+	log_target = LOG_TARGET_STDERR;
+}
+
 void log_set_role(const char *role)
 {
 	log_role = role;

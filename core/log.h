@@ -33,6 +33,10 @@ struct log_context {
 /* role names the process: "master", "login", "auth", "mail". */
 void log_init(const char *role, enum log_target target, bool debug);
 void log_set_role(const char *role);
+/* Closes the syslog connection (a child about to close inherited fds must
+ * do this first, or syslog would write to whatever reuses the fd number);
+ * log_init() opens it again. */
+void log_deinit(void);
 void log_set_debug(bool debug);
 bool log_debug_enabled(void);
 

@@ -749,14 +749,27 @@ static void on_retire(void *context, int signo)
 
 static void on_terminate(void *context, int signo)
 {
+	/* Sessions relayed for mail workers stay until their workers (told
+	 * to stop by the master too) have said goodbye through us; the
+	 * master's grace period bounds the wait. Nobody else stays. */
+	static bool terminating;
+	if (terminating || L.client_count == 0) {
+		event_loop_stop(L.loop);   /* a second SIGTERM means now */
+		return;
+	}
+	terminating = true;
+	if (!L.retiring)
+		on_retire(context, signo);
 	for (struct client_core *cc = L.clients, *next; cc != NULL; cc = next) {
 		next = cc->next;
 		if (cc->state == CLIENT_PREAUTH) {
 			L.protocol->login->client_notify_disconnect(cc->client,
 				"[SYS/TEMP] Server shutting down.");
+			login_client_disconnect(cc->client, "Server shutting down");
+		} else if (cc->state == CLIENT_HANDOVER) {
+			client_free(cc);
 		}
 	}
-	event_loop_stop(L.loop);
 }
 
 /* ---- process setup ---- */

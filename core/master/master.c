@@ -834,6 +834,7 @@ enum master_result master_run(const struct master_options *opts,
 		 * this role keeps. Master memory is left as it is. */
 		event_loop_destroy(M.loop);
 		M.loop = NULL;
+		log_deinit();   /* main() opens the log again for the new role */
 		close_inherited_fds();
 		return MASTER_BECAME_CHILD;
 	}

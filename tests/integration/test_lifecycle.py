@@ -185,13 +185,21 @@ def sigterm_closes_sessions_without_deleting():
     srv = R.server(rt.Server("sigterm"))
     srv.add_user("dave", "secret")
     srv.start()
+    srv.add_user("erin", "secret")
+    srv.write_passwd()
     before = srv.disk_files("dave")
     c = srv.raw_login("dave")
     rt.assert_ok(c.cmd("DELE 1"), "DELE 1")
+    t = srv.raw_login("erin", tls=True)    # relayed by a login process
+    rt.assert_ok(t.cmd("NOOP"), "NOOP over TLS")
     srv.stop()
     last = c.readline()
     rt.assert_true(last.startswith(b"-ERR [SYS/TEMP]"), "goodbye on shutdown: %r" % last)
     c.close()
+    last = t.readline()
+    rt.assert_true(last.startswith(b"-ERR [SYS/TEMP]"),
+                   "goodbye on shutdown reaches a TLS session too: %r" % last)
+    t.close()
     rt.assert_eq(base_names(srv.disk_files("dave")), base_names(before),
                  "no message deleted by a shutdown")
     lock = os.path.join(srv.users["dave"].maildir, "roost-pop3.lock")
