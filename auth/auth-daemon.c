@@ -14,6 +14,7 @@
 
 #include "auth-cookie.h"
 #include "auth-module.h"
+#include "auth-penalty.h"
 #include "event-loop.h"
 #include "ipc-escape.h"
 #include "log.h"
@@ -58,6 +59,7 @@ struct auth_request {
 	char rip[64];
 	struct event_timer *delay;
 	const char *fail_code;
+	bool penalty_served;   /* waited out this address's penalty */
 };
 
 struct auth_conn {
@@ -226,8 +228,27 @@ static int lookup_user(struct auth_request *req, const char *user,
 	return 0;
 }
 
+static void finish_sasl(struct auth_request *req);
+
+static void penalty_served(void *context)
+{
+	struct auth_request *req = context;
+	req->delay = NULL;
+	req->penalty_served = true;
+	finish_sasl(req);
+}
+
 static void finish_sasl(struct auth_request *req)
 {
+	/* An address with recent failures waits before its password is
+	 * even looked at (auth-penalty.h). */
+	if (!req->penalty_served) {
+		unsigned wait = auth_penalty_delay(req->rip, event_loop_now(A.loop));
+		if (wait > 0) {
+			req->delay = event_timer_add(A.loop, wait, penalty_served, req);
+			return;
+		}
+	}
 	const char *user = sasl_user(req->sasl);
 	struct auth_user_fields fields;
 	auth_user_fields_init(&fields, user);
@@ -238,9 +259,11 @@ static void finish_sasl(struct auth_request *req)
 		return;
 	}
 	if (r == 0) {
+		auth_penalty_failure(req->rip, event_loop_now(A.loop));
 		reply_fail_delayed(req, "auth");
 		return;
 	}
+	auth_penalty_success(req->rip);
 	if (fields.nologin) {
 		log_failure(req, user, "account has nologin set");
 		reply_fail_delayed(req, "auth");
@@ -591,6 +614,7 @@ int auth_main(const struct auth_params *p)
 		return 1;
 	}
 	A.passdbs_count = p->set->passdbs_count;
+	auth_penalty_init(p->set->auth_failure_delay);
 	A.userdbs_count = p->set->userdbs_count;
 	/* The auth user must be able to read the password files; PAM with
 	 * shadow (a later module) will need to keep root instead. */

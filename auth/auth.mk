@@ -10,6 +10,7 @@ noinst_LTLIBRARIES = auth/libauthd.la
 auth_libauthd_la_SOURCES = \
 	auth/auth-daemon.c auth/auth-daemon.h \
 	auth/auth-cookie.c auth/auth-cookie.h \
+	auth/auth-penalty.c auth/auth-penalty.h \
 	auth/sasl.c auth/sasl.h
 auth_libauthd_la_LIBADD = core/libroost.la
 
@@ -38,3 +39,9 @@ tests_unit_test_passwd_file_SOURCES = tests/unit/test-passwd-file.c \
 tests_unit_test_passwd_file_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_passwd_file_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
 EXTRA_tests_unit_test_passwd_file_DEPENDENCIES = modules/auth_static.la
+
+check_PROGRAMS += tests/unit/test-auth-penalty
+TESTS += tests/unit/test-auth-penalty
+tests_unit_test_auth_penalty_SOURCES = tests/unit/test-auth-penalty.c auth/auth-penalty.c
+tests_unit_test_auth_penalty_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_auth_penalty_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)

@@ -225,5 +225,36 @@ def slow_reader_is_not_logged_out_mid_retr():
     c.close()
 
 
+@R.test
+def penalty_follows_the_address_not_the_connection():
+    """Failures from one address make its next attempts wait before the
+    check (base delay, doubling), on new connections too. Only lower
+    bounds are asserted: a timer never fires early."""
+    srv = R.server(rt.Server("penalty", extra_config="auth_failure_delay = 100ms"))
+    srv.add_user("gina", "secret")
+    srv.start()
+    for _ in range(3):
+        c = srv.raw()
+        c.cmd("USER gina")
+        rt.assert_err(c.cmd("PASS wrong"), "wrong password")
+        c.close()          # a fresh connection for every guess
+    c = srv.raw()
+    c.cmd("USER gina")
+    t0 = time.monotonic()
+    r = c.cmd("PASS secret")
+    waited = time.monotonic() - t0
+    rt.assert_ok(r, "the right password still works")
+    rt.assert_true(waited >= 0.4, "after 3 failures the 4th attempt waited %.2fs "
+                   "(at least 0.4s: 100ms doubled twice)" % waited)
+    c.cmd("QUIT")
+    c.close()
+    c = srv.raw()          # the success forgave the address
+    c.cmd("USER gina")
+    rt.assert_ok(c.cmd("PASS secret"), "login after the success")
+    c.cmd("QUIT")
+    c.close()
+    srv.stop()
+
+
 if __name__ == "__main__":
     R.main(setup)
