@@ -43,6 +43,9 @@ const struct config_setting_def settings_root_defs[] = {
 	ROOT_DEF("mail", CONFIG_TYPE_STRING, mail, "maildir:~/Maildir"),
 	ROOT_DEF("mail_idle_timeout", CONFIG_TYPE_DURATION, mail_idle_timeout,
 		 "10m"),
+	/* One process per session, 1-2 MiB each: 1000 is about 2 GiB. */
+	ROOT_DEF("mail_process_limit", CONFIG_TYPE_UINT, mail_process_limit,
+		 "1000"),
 	ROOT_DEF("first_valid_uid", CONFIG_TYPE_UINT, first_valid_uid, "500"),
 	ROOT_DEF("last_valid_uid", CONFIG_TYPE_UINT, last_valid_uid, "0"),
 	ROOT_DEF("auth_failure_delay", CONFIG_TYPE_DURATION,

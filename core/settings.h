@@ -68,6 +68,7 @@ struct roost_settings {
 
 	const char *mail;              /* default mail location */
 	unsigned mail_idle_timeout;    /* ms */
+	unsigned mail_process_limit;   /* concurrent mail workers */
 	unsigned first_valid_uid;
 	unsigned last_valid_uid;       /* 0: no upper limit */
 

@@ -306,6 +306,13 @@ static void start_worker(struct handover *h, char **f, unsigned n)
 			return;
 		}
 	}
+	if (M.worker_count >= M.set->mail_process_limit) {
+		log_error("mail_process_limit (%u) reached: refusing the session of %s",
+			  M.set->mail_process_limit, p.user);
+		handover_reply(h, "TEMP");
+		handover_free(h);
+		return;
+	}
 	p.set = M.set;
 	p.privileged = M.privileged;
 	p.uid = (uid_t)uid;

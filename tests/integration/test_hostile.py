@@ -37,8 +37,10 @@ def setup():
         "login_processes = 1",
         "login_client_limit = 2",
         "login_idle_timeout = 1s",
+        "mail_process_limit = 1",
     ])))
     T.add_user("carol", "secret")
+    T.add_user("dan", "secret")
     T.start()
 
 
@@ -223,6 +225,29 @@ def slow_reader_is_not_logged_out_mid_retr():
     rt.assert_eq(len(body) - 3, expected, "octets received equal LIST")
     c.cmd("QUIT")
     c.close()
+
+
+@R.test
+def mail_process_limit_refuses_extra_sessions():
+    first = T.raw_login("carol")
+    c = T.raw()
+    c.cmd("USER dan")
+    rt.assert_true(c.cmd("PASS secret").startswith(b"-ERR [SYS/TEMP]"),
+                   "a session over mail_process_limit gets [SYS/TEMP]")
+    c.close()
+    rt.assert_ok(first.cmd("QUIT"), "the first session is unaffected")
+    first.close()
+    # Once the first worker is gone there is room again.
+    deadline = time.monotonic() + 5
+    while True:
+        c = T.raw()
+        c.cmd("USER dan")
+        r = c.cmd("PASS secret")
+        c.close()
+        if r.startswith(b"+OK") or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    rt.assert_ok(r, "a session once the limit has room again")
 
 
 @R.test

@@ -751,6 +751,7 @@ START_TEST(settings_defaults)
 	ck_assert_str_eq(set->login_greeting, "Roost ready.");
 	ck_assert_str_eq(set->mail, "maildir:~/Maildir");
 	ck_assert_uint_eq(set->mail_idle_timeout, 600000);
+	ck_assert_uint_eq(set->mail_process_limit, 1000);
 	ck_assert_uint_eq(set->first_valid_uid, 500);
 	ck_assert_uint_eq(set->last_valid_uid, 0);
 	ck_assert_uint_eq(set->auth_failure_delay, 2000);
@@ -786,7 +787,7 @@ START_TEST(settings_root_defaults_are_valid)
 			      "default of %s: %s", d->key, err.message);
 	}
 	/* Every plain field of struct roost_settings. */
-	ck_assert_uint_eq(count, 22);
+	ck_assert_uint_eq(count, 23);
 	for (const struct config_setting_def *d = settings_listener_defs;
 	     d->key != NULL; d++) {
 		if (d->default_value == NULL)
