@@ -9,6 +9,7 @@ core_libroost_la_SOURCES = \
 	core/var-expand.c core/var-expand.h \
 	core/settings.c core/settings.h \
 	core/module.c core/module.h \
+	core/module-list.c core/module-list.h \
 	core/message-wire.c core/message-wire.h \
 	core/event-loop.c core/event-loop.h \
 	core/stream.c core/stream.h \

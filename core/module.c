@@ -132,8 +132,21 @@ int module_init(const struct roost_module *module, struct error *err)
 			continue;
 		if (loaded[i].initialised)
 			return 0;
-		if (module->init != NULL && module->init(err) < 0)
+		error_clear(err);
+		if (module->init != NULL && module->init(err) < 0) {
+			/* The module's own text rarely says which module it
+			 * is; name it (and keep the kind the module chose, so
+			 * a temporary failure stays temporary). A module that
+			 * forgot to fill err still gets a usable message. */
+			struct error inner = *err;
+			error_set(err, inner.kind != ERROR_NONE ? inner.kind : ERROR_PERM,
+				  "module %s (%s/%s) failed to initialise: %s",
+				  loaded[i].file_name, module_kind_name(module->kind),
+				  module->name, inner.kind != ERROR_NONE &&
+				  inner.message[0] != '\0' ? inner.message :
+				  "init() failed without a reason");
 			return -1;
+		}
 		loaded[i].initialised = true;
 		return 0;
 	}

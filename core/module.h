@@ -27,6 +27,8 @@ enum module_kind {
 };
 
 struct roost_module {
+	/* Must stay the first member in every ABI: the loader reads it
+	 * before trusting anything else in a descriptor of another ABI. */
 	unsigned abi_version;      /* ROOST_MODULE_ABI at build time */
 	enum module_kind kind;
 	const char *name;

@@ -1,5 +1,4 @@
-# The plugin SDK (installed headers) is issue 5; until then nothing is
-# installed that would not compile on its own.
+# storage.h is installed with the other SDK headers (sdk.mk).
 
 MAILDIR_SOURCES = \
 	storage/maildir/maildir-name.c storage/maildir/maildir-name.h \
@@ -23,3 +22,4 @@ tests_unit_test_maildir_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
 tests_unit_test_message_wire_SOURCES = tests/unit/test-message-wire.c
 tests_unit_test_message_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_message_wire_LDADD = core/libroost.la $(CHECK_LIBS)
+include storage/mbox/mbox.mk

@@ -8,6 +8,7 @@
 #include "auth-daemon.h"
 #include "log.h"
 #include "master.h"
+#include "module-list.h"
 #include "module-settings.h"
 #include "process-title.h"
 #include "settings.h"
@@ -27,10 +28,12 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: roost [-c FILE] [-F] [-n] [--version]\n"
+		"Usage: roost [-c FILE] [-F] [-n] [--modules] [--version]\n"
 		"  -c FILE    configuration file (default %s)\n"
 		"  -F         stay in the foreground and log to stderr\n"
 		"  -n         print the settings that differ from the defaults and exit\n"
+		"  --modules  list the modules in module_dir, whether each loads, and exit\n"
+		"             (status 1 when one is refused)\n"
 		"  --version  print the version and exit\n", DEFAULT_CONFIG);
 }
 
@@ -107,6 +110,41 @@ static int daemonize(int *parent_status_r)
 	return pipefd[1];
 }
 
+/* roost --modules: the module_dir of -c FILE, or of the default config
+ * file, or (no config file at all) the built-in default, so an admin can
+ * check a plugin before any config names it. */
+static int list_modules(const char *config_path, bool config_given)
+{
+	struct error err;
+	pool_t *pool = pool_create();
+	const char *search_path = MODULE_DIR;
+	struct roost_settings *set = settings_load(pool, config_path, &err);
+	if (set != NULL) {
+		search_path = set->module_dir;
+	} else if (config_given || err.kind != ERROR_NOT_FOUND) {
+		fprintf(stderr, "roost: %s\n", err.message);
+		pool_destroy(pool);
+		return 1;
+	}
+	/* A module's init() may log: to stderr, like every message here. */
+	log_init("modules", LOG_TARGET_STDERR, false);
+	struct module_list_entry *entries;
+	unsigned count;
+	if (module_list_scan(pool, search_path, &entries, &count, &err) < 0) {
+		fprintf(stderr, "roost: %s\n", err.message);
+		pool_destroy(pool);
+		return 1;
+	}
+	struct buffer out;
+	buffer_init(&out);
+	module_list_write(&out, search_path, entries, count);
+	fwrite(out.data, 1, out.len, stdout);
+	buffer_free(&out);
+	int status = module_list_all_load(entries, count) ? 0 : 1;
+	pool_destroy(pool);
+	return status;
+}
+
 static int run_child(struct child_start *child)
 {
 	switch (child->role) {
@@ -128,18 +166,21 @@ int main(int argc, char **argv)
 	static const struct option long_opts[] = {
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "modules", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG;
 	bool foreground = false, dump = false;
+	bool config_given = false, modules = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:Fnh", long_opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config_path = optarg; break;
+		case 'c': config_path = optarg; config_given = true; break;
 		case 'F': foreground = true; break;
 		case 'n': dump = true; break;
 		case 'V': printf("roost %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'M': modules = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -147,6 +188,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (modules)
+		return list_modules(config_path, config_given);
 	signal(SIGPIPE, SIG_IGN);
 	/* Copy what we keep of argv before its memory becomes the title. */
 	config_path = strdup(config_path);

@@ -11,3 +11,8 @@ TESTS += \
 	tests/integration/test_lifecycle.py \
 	tests/integration/test_hostile.py
 EXTRA_DIST += tests/integration/roosttest.py tests/integration/integration.mk
+# The plugin SDK: make install DESTDIR=..., contrib/example-plugin built
+# against it and served, broken plugins refused, roost --modules.
+TESTS += tests/integration/test_sdk.py
+# The mbox storage module (issue 3); test_mbox_common.py holds their helpers.
+TESTS += tests/integration/test_mbox.py tests/integration/test_mbox_faults.py

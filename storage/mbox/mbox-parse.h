@@ -1,0 +1,110 @@
+/*
+ * mbox parsing (RFC 4155) as a streaming state machine over bytes: pure
+ * code, no I/O, so the storage module, the unit tests and the fuzzer all
+ * drive the same thing. Feed the file in chunks of any size; the result
+ * does not depend on where the chunks are cut.
+ *
+ * The format as read here:
+ *  - A message starts with a "From " line at the start of the file or
+ *    right after an empty line ("\n" or "\r\n"). That line is not part of
+ *    the message. Bytes before the first such line (not an mbox writer's
+ *    output, but seen after crashes of other software) are a preamble that
+ *    belongs to no message and is kept as it is on rewrite.
+ *  - The one empty line before the next separator (or before the end of
+ *    the file) is mbox framing, not content. A message without that blank
+ *    line and a last line without a newline are read as they are.
+ *  - mboxrd quoting: a line matching ^>+From  loses one '>' (this also
+ *    undoes mboxo's ">From ", which is the one-'>' case).
+ *  - LF and CRLF line ends, 8-bit and NUL bytes pass through untouched.
+ *
+ * For each message the parser reports its offsets, its POP3 size (what
+ * message_wire_size() gives for the unquoted content), a BLAKE2b digest
+ * of the unquoted content without its final line end ("\n" or "\r\n"),
+ * and the value of its first X-UIDL header when that is a valid UIDL.
+ * The final line end is left out because an MDA that appends after a
+ * message lacking one adds it: the message keeps its digest (and so its
+ * UIDL, and its POP3 size is the same anyway).
+ *
+ * Content mode (mbox_parser_init_content) reads the raw bytes of one
+ * message's content range (content_offset..content_end), as the message
+ * reader does: no separators are looked for, and the unquoted bytes go to
+ * on_content; at mbox_parser_finish() the same struct mbox_message (size,
+ * digest) is reported, so the caller can check that what it sent is what
+ * the snapshot listed.
+ */
+#ifndef ROOST_MBOX_PARSE_H
+#define ROOST_MBOX_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* 128-bit digest: collisions between different messages of one mailbox
+ * are out of reach, and 32 hex digits keep the UIDL well under 70. */
+#define MBOX_HASH_BYTES 16
+/* RFC 1939 §7: a UIDL is 1 to 70 octets. */
+#define MBOX_UIDL_MAX 70
+/* How much of a line's start (after a run of '>') is looked at: enough
+ * for "X-UIDL:", some blanks and a 70-octet value plus the line end. A
+ * longer X-UIDL line is not a valid UIDL anyway. */
+#define MBOX_LINE_PREFIX_MAX 128
+
+struct mbox_message {
+	uint64_t from_offset;     /* the "From " line (content mode: start) */
+	uint64_t content_offset;  /* first byte after the From_ line */
+	uint64_t content_end;     /* end of content (framing excluded) */
+	uint64_t end_offset;      /* next separator or end of input */
+	uint64_t size;            /* POP3 size of the unquoted content */
+	unsigned char hash[MBOX_HASH_BYTES];
+	char x_uidl[MBOX_UIDL_MAX + 1];   /* "" when none or invalid */
+};
+
+typedef void mbox_message_callback(void *context,
+				   const struct mbox_message *msg);
+typedef void mbox_content_callback(void *context, const char *data,
+				   size_t len);
+
+struct mbox_parser {
+	/* private state */
+	mbox_message_callback *on_message;
+	mbox_content_callback *on_content;
+	void *context;
+	bool content_mode;
+	uint64_t offset;          /* absolute offset of the next input byte */
+	uint64_t line_start;
+	bool in_message;
+	bool in_header;
+	bool in_from_line;        /* skipping the rest of a From_ line */
+	bool prev_line_empty;     /* also true at the start of the file */
+	bool prefix_done;         /* the line's start has been classified */
+	uint64_t gt_count;        /* leading '>' of the current line */
+	size_t prefix_len;
+	char prefix[MBOX_LINE_PREFIX_MAX];
+	char pending_blank[2];    /* a deferred empty line ("\n" / "\r\n") */
+	size_t pending_blank_len;
+	uint64_t pending_blank_offset;
+	struct mbox_message cur;
+	uint64_t lf_without_cr;
+	uint64_t content_len;
+	char last_byte;
+	char hash_held[2];        /* a trailing line end, not yet digested */
+	size_t hash_held_len;
+	/* crypto_generichash_state wants 64-byte alignment, which no pool
+	 * or malloc promises: the state lives at an aligned spot inside. */
+	unsigned char hash_space[384 + 64];
+};
+
+void mbox_parser_init(struct mbox_parser *p, mbox_message_callback *on_message,
+		      void *context);
+/* Content mode; offset is where the fed bytes start in the file. */
+void mbox_parser_init_content(struct mbox_parser *p, uint64_t offset,
+			      mbox_content_callback *on_content,
+			      mbox_message_callback *on_message, void *context);
+void mbox_parser_feed(struct mbox_parser *p, const void *data, size_t len);
+/* End of input: reports the last message. */
+void mbox_parser_finish(struct mbox_parser *p);
+
+/* True when s[0..len) is 1..70 octets of 0x21..0x7E. */
+bool mbox_uidl_is_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,26 @@
+# The mbox storage module (issue 3) and its unit test.
+
+MBOX_SOURCES = \
+	storage/mbox/mbox-parse.c storage/mbox/mbox-parse.h \
+	storage/mbox/mbox-uidl.c storage/mbox/mbox-uidl.h \
+	storage/mbox/mbox-location.c storage/mbox/mbox-location.h \
+	storage/mbox/mbox-lock.c storage/mbox/mbox-lock.h \
+	storage/mbox/mbox-commit.c storage/mbox/mbox-mailbox.h
+
+module_LTLIBRARIES += modules/storage_mbox.la
+modules_storage_mbox_la_SOURCES = \
+	storage/mbox/mbox-storage.c $(MBOX_SOURCES)
+modules_storage_mbox_la_LDFLAGS = $(MODULE_LDFLAGS)
+modules_storage_mbox_la_LIBADD = $(MODULE_LIBADD) $(SODIUM_LIBS)
+
+check_PROGRAMS += tests/unit/test-mbox
+TESTS += tests/unit/test-mbox
+# The module's sources are linked in directly so the test can reach the
+# parser, the lock helpers and the roost_module descriptor without
+# dlopen(). The crafted mbox files live in tests/unit/data-mbox/.
+tests_unit_test_mbox_SOURCES = tests/unit/test-mbox.c \
+	storage/mbox/mbox-storage.c $(MBOX_SOURCES)
+tests_unit_test_mbox_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	-DMBOX_TEST_DATA='"$(abs_top_srcdir)/tests/unit/data-mbox"'
+tests_unit_test_mbox_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
+EXTRA_DIST += tests/unit/data-mbox

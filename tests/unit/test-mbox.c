@@ -1,0 +1,840 @@
+/* Tests for the mbox storage module: the parser on crafted files in
+ * tests/unit/data-mbox/, UIDLs, location options, delivery locks and the
+ * commit, through the module's storage_ops on temporary copies. */
+#include "config.h"
+#include "module.h"
+#include "storage.h"
+#include "message-wire.h"
+#include "mbox/mbox-parse.h"
+#include "mbox/mbox-uidl.h"
+#include "mbox/mbox-location.h"
+#include "mbox/mbox-lock.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern const struct roost_module roost_module;
+
+static char tmpdir[64];
+static const struct storage_ops *ops;
+
+#define MAX_MSGS 16
+
+struct box_contents {
+	unsigned count;
+	char *data[MAX_MSGS];
+	size_t len[MAX_MSGS];
+	uint64_t size[MAX_MSGS];
+	char uidl[MAX_MSGS][MBOX_UIDL_MAX + 1];
+};
+
+/* ---- helpers ---- */
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char sub[4096];
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		unlink(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static void setup(void)
+{
+	ck_assert_int_ge(sodium_init(), 0);
+	strcpy(tmpdir, "/tmp/test-mbox-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ops = roost_module.ops;
+}
+
+static void teardown(void)
+{
+	rm_rf(tmpdir);
+}
+
+static char *path_of(const char *rel)
+{
+	static char buf[4][4096];
+	static int next;
+	char *p = buf[next++ % 4];
+	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, rel);
+	return p;
+}
+
+static char *read_whole(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	char *data = malloc((1 << 20) + 1);
+	size_t n = fread(data, 1, 1 << 20, f);
+	fclose(f);
+	data[n] = '\0';   /* for strstr() on text files */
+	*len_r = n;
+	return data;
+}
+
+static char *read_data(const char *name, size_t *len_r)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", MBOX_TEST_DATA, name);
+	return read_whole(path, len_r);
+}
+
+static void write_file(const char *rel, const void *data, size_t len)
+{
+	int fd = open(path_of(rel), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void append_file(const char *rel, const char *s)
+{
+	int fd = open(path_of(rel), O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+	close(fd);
+}
+
+static void copy_data(const char *name)
+{
+	size_t len;
+	char *data = read_data(name, &len);
+	write_file("mbox", data, len);
+	free(data);
+}
+
+static bool exists(const char *rel)
+{
+	struct stat st;
+	return lstat(path_of(rel), &st) == 0;
+}
+
+static void assert_no_leftovers(void)
+{
+	ck_assert_msg(!exists("mbox.lock"), "dotlock left behind");
+	ck_assert_msg(!exists("mbox.roost-lk"), "dotlock temp file left behind");
+	ck_assert_msg(!exists("mbox.roost-new"), "commit temp file left behind");
+}
+
+static struct storage_mailbox *open_box(pool_t *pool, const char *opts,
+					struct error *err)
+{
+	char loc[4200];
+	snprintf(loc, sizeof(loc), "%s%s", path_of("mbox"), opts);
+	struct storage_user user = { "tester", tmpdir };
+	error_clear(err);
+	return ops->open(pool, loc, &user, err);
+}
+
+static char *read_message(struct storage_mailbox *box, unsigned i,
+			  size_t *len_r)
+{
+	struct error err;
+	error_clear(&err);
+	struct storage_message_reader *r = ops->message_open(box, i, &err);
+	ck_assert_msg(r != NULL, "message_open: %s", err.message);
+	size_t cap = 4096, len = 0;
+	char *out = malloc(cap);
+	for (;;) {
+		char buf[7];   /* small and odd: exercises the reader's buffer */
+		ssize_t n = ops->message_read(r, buf, sizeof(buf), &err);
+		ck_assert_msg(n >= 0, "message_read: %s", err.message);
+		if (n == 0)
+			break;
+		if (len + (size_t)n > cap)
+			out = realloc(out, cap *= 2);
+		memcpy(out + len, buf, (size_t)n);
+		len += (size_t)n;
+	}
+	ops->message_close(r);
+	*len_r = len;
+	return out;
+}
+
+/* Opens tmpdir/mbox, reads every message, checks each size against
+ * message_wire_size() of what the reader yields, closes. */
+static void load(struct box_contents *c, const char *opts)
+{
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, opts, &err);
+	ck_assert_msg(box != NULL, "open: %s", err.message);
+	memset(c, 0, sizeof(*c));
+	c->count = ops->message_count(box);
+	ck_assert_uint_le(c->count, MAX_MSGS);
+	for (unsigned i = 0; i < c->count; i++) {
+		const struct storage_message_info *info = ops->message_info(box, i);
+		c->data[i] = read_message(box, i, &c->len[i]);
+		c->size[i] = info->size;
+		ck_assert_uint_eq(info->size,
+				  message_wire_size(c->data[i], c->len[i]));
+		ck_assert(mbox_uidl_is_valid(info->uidl, strlen(info->uidl)));
+		strcpy(c->uidl[i], info->uidl);
+	}
+	ops->close(box);
+	pool_destroy(pool);
+	assert_no_leftovers();
+}
+
+static void free_contents(struct box_contents *c)
+{
+	for (unsigned i = 0; i < c->count; i++)
+		free(c->data[i]);
+}
+
+#define ASSERT_MSG(c, i, lit) do { \
+		ck_assert_uint_eq((c)->len[i], sizeof(lit) - 1); \
+		ck_assert_msg(memcmp((c)->data[i], lit, sizeof(lit) - 1) == 0, \
+			      "message %d content differs", (int)(i)); \
+	} while (0)
+
+static void load_data(struct box_contents *c, const char *name)
+{
+	copy_data(name);
+	load(c, "");
+}
+
+/* ---- parsing ---- */
+
+START_TEST(parse_separators)
+{
+	struct box_contents c;
+	load_data(&c, "separators.mbox");
+	ck_assert_uint_eq(c.count, 3);
+	ASSERT_MSG(&c, 0, "Subject: one\n\nbody one\nFrom here is not a separator\n");
+	ASSERT_MSG(&c, 1, "Subject: two\n\nbody two\n\n");
+	ASSERT_MSG(&c, 2, "Subject: three\n\nbody three\n");
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(parse_quoting)
+{
+	struct box_contents c;
+	load_data(&c, "quoting.mbox");
+	ck_assert_uint_eq(c.count, 1);
+	ASSERT_MSG(&c, 0, "Subject: quoting\n\nFrom mboxo\n>From mboxrd\n"
+		   ">>>From deep\n>Fromage\n> From spaced\nFrom\n>From\n");
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(parse_no_trailing_blank)
+{
+	struct box_contents c;
+	load_data(&c, "no-trailing-blank.mbox");
+	ck_assert_uint_eq(c.count, 2);
+	ASSERT_MSG(&c, 0, "Subject: first\n\nfirst body\n");
+	ASSERT_MSG(&c, 1, "Subject: last\n\nlast body, no blank line after it\n");
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(parse_no_final_newline)
+{
+	struct box_contents c;
+	load_data(&c, "no-final-newline.mbox");
+	ck_assert_uint_eq(c.count, 1);
+	ASSERT_MSG(&c, 0, "Subject: nonl\n\nfirst\nlast line without newline");
+	/* one CR per LF, and a CRLF after the unterminated last line */
+	ck_assert_uint_eq(c.size[0], c.len[0] + 3 + 2);
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(parse_crlf)
+{
+	struct box_contents c;
+	load_data(&c, "crlf.mbox");
+	ck_assert_uint_eq(c.count, 2);
+	ASSERT_MSG(&c, 0, "Subject: crlf one\r\n\r\nline\r\nFrom quoted\r\n");
+	ASSERT_MSG(&c, 1, "Subject: crlf two\r\n\r\nend\r\n");
+	ck_assert_uint_eq(c.size[0], c.len[0]);
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(parse_binary)
+{
+	struct box_contents c;
+	load_data(&c, "binary.mbox");
+	ck_assert_uint_eq(c.count, 1);
+	ASSERT_MSG(&c, 0, "Subject: bin\n\nNUL\0byte and \xff\xfe\x80 high\n"
+		   "\0\nlone\rcr\n");
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(parse_preamble)
+{
+	struct box_contents c;
+	load_data(&c, "preamble.mbox");
+	ck_assert_uint_eq(c.count, 1);
+	ASSERT_MSG(&c, 0, "Subject: after preamble\n\nbody\n");
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(parse_empty_and_missing)
+{
+	struct box_contents c;
+	load_data(&c, "empty.mbox");
+	ck_assert_uint_eq(c.count, 0);
+	unlink(path_of("mbox"));
+	load(&c, "");
+	ck_assert_uint_eq(c.count, 0);
+	ck_assert_msg(!exists("mbox"), "a missing mbox must not be created");
+}
+END_TEST
+
+/* The parser's result must not depend on how the input is cut. */
+struct collect {
+	struct mbox_message msgs[MAX_MSGS];
+	unsigned count;
+};
+
+static void collect_cb(void *context, const struct mbox_message *m)
+{
+	struct collect *c = context;
+	ck_assert_uint_lt(c->count, MAX_MSGS);
+	c->msgs[c->count++] = *m;
+}
+
+START_TEST(parse_chunking_invariant)
+{
+	static const char *const names[] = {
+		"separators.mbox", "quoting.mbox", "no-trailing-blank.mbox",
+		"no-final-newline.mbox", "crlf.mbox", "binary.mbox",
+		"x-uidl.mbox", "preamble.mbox",
+	};
+	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+		size_t len;
+		char *data = read_data(names[f], &len);
+		struct mbox_parser *p = malloc(sizeof(*p));
+		struct collect whole, bytes;
+		memset(&whole, 0, sizeof(whole));
+		memset(&bytes, 0, sizeof(bytes));
+		mbox_parser_init(p, collect_cb, &whole);
+		mbox_parser_feed(p, data, len);
+		mbox_parser_finish(p);
+		mbox_parser_init(p, collect_cb, &bytes);
+		for (size_t i = 0; i < len; i++)
+			mbox_parser_feed(p, data + i, 1);
+		mbox_parser_finish(p);
+		ck_assert_uint_eq(whole.count, bytes.count);
+		ck_assert_uint_gt(whole.count, 0);
+		for (unsigned i = 0; i < whole.count; i++) {
+			ck_assert_msg(memcmp(&whole.msgs[i], &bytes.msgs[i],
+					     sizeof(whole.msgs[i])) == 0,
+				      "%s message %u differs when fed bytewise",
+				      names[f], i);
+			ck_assert_uint_le(whole.msgs[i].content_end,
+					  whole.msgs[i].end_offset);
+			ck_assert_mem_eq(data + whole.msgs[i].from_offset, "From ", 5);
+		}
+		free(p);
+		free(data);
+	}
+}
+END_TEST
+
+/* ---- UIDLs ---- */
+
+START_TEST(uidl_x_uidl_reuse_and_duplicates)
+{
+	struct box_contents c;
+	load_data(&c, "x-uidl.mbox");
+	ck_assert_uint_eq(c.count, 4);
+	ck_assert_str_eq(c.uidl[0], "3b5f2a1c9d8e7f60a1b2c3d4e5f60718");
+	ck_assert_str_eq(c.uidl[1], "3b5f2a1c9d8e7f60a1b2c3d4e5f60718-2");
+	/* invalid X-UIDL (space) and X-UIDL in the body: the digest */
+	ck_assert_uint_eq(strlen(c.uidl[2]), 32);
+	ck_assert_uint_eq(strspn(c.uidl[2], "0123456789abcdef"), 32);
+	ck_assert_uint_eq(strlen(c.uidl[3]), 32);
+	ck_assert_str_ne(c.uidl[2], c.uidl[3]);
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(uidl_identical_messages_and_long_base)
+{
+	static const unsigned char h[MBOX_HASH_BYTES] = { 1, 2, 3 };
+	char long_uidl[MBOX_UIDL_MAX + 1];
+	memset(long_uidl, 'x', MBOX_UIDL_MAX);
+	long_uidl[MBOX_UIDL_MAX] = '\0';
+	struct mbox_uidl_input in[] = {
+		{ NULL, h }, { NULL, h }, { "abc-2", h }, { "abc", h },
+		{ "abc", h }, { long_uidl, h }, { long_uidl, h },
+	};
+	const char *out[7];
+	pool_t *pool = pool_create();
+	mbox_uidl_assign(pool, in, 7, out);
+	ck_assert_str_eq(out[0], "01020300000000000000000000000000");
+	ck_assert_str_eq(out[1], "01020300000000000000000000000000-2");
+	ck_assert_str_eq(out[2], "abc-2");   /* claimed before suffixes */
+	ck_assert_str_eq(out[3], "abc");
+	ck_assert_str_eq(out[4], "abc-3");
+	ck_assert_str_eq(out[5], long_uidl);
+	ck_assert_uint_eq(strlen(out[6]), MBOX_UIDL_MAX);
+	ck_assert_str_eq(out[6] + MBOX_UIDL_MAX - 2, "-2");
+	pool_destroy(pool);
+}
+END_TEST
+
+static bool deleted_for(unsigned count, unsigned which, bool *deleted)
+{
+	for (unsigned i = 0; i < count; i++)
+		deleted[i] = i == which;
+	return true;
+}
+
+START_TEST(uidl_stable_after_delete_and_append)
+{
+	struct box_contents before, after;
+	copy_data("separators.mbox");
+	load(&before, "");
+	ck_assert_uint_eq(before.count, 3);
+
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "", &err);
+	ck_assert_ptr_nonnull(box);
+	bool deleted[3];
+	deleted_for(3, 1, deleted);
+	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), 0);
+	ops->close(box);
+	pool_destroy(pool);
+	assert_no_leftovers();
+
+	append_file("mbox", "From new@example.org Tue Jan  2 10:00:00 2024\n"
+		    "Subject: appended\n\nnew\n\n");
+	load(&after, "");
+	ck_assert_uint_eq(after.count, 3);
+	ck_assert_str_eq(after.uidl[0], before.uidl[0]);
+	ck_assert_str_eq(after.uidl[1], before.uidl[2]);
+	ck_assert_str_ne(after.uidl[2], before.uidl[1]);
+	ASSERT_MSG(&after, 0, "Subject: one\n\nbody one\nFrom here is not a separator\n");
+	ASSERT_MSG(&after, 1, "Subject: three\n\nbody three\n");
+	ASSERT_MSG(&after, 2, "Subject: appended\n\nnew\n");
+	free_contents(&before);
+	free_contents(&after);
+}
+END_TEST
+
+/* An MDA appending after a message without a final newline writes the
+ * missing line ends first: that message keeps its UIDL and size. */
+START_TEST(uidl_stable_when_append_adds_final_newline)
+{
+	struct box_contents before, after;
+	copy_data("no-final-newline.mbox");
+	load(&before, "");
+	append_file("mbox", "\n\nFrom new@example.org Tue Jan  2 10:00:00 2024\n"
+		    "Subject: appended\n\nnew\n\n");
+	load(&after, "");
+	ck_assert_uint_eq(after.count, 2);
+	ck_assert_str_eq(after.uidl[0], before.uidl[0]);
+	ck_assert_uint_eq(after.size[0], before.size[0]);
+	ASSERT_MSG(&after, 0, "Subject: nonl\n\nfirst\nlast line without newline\n");
+	free_contents(&before);
+	free_contents(&after);
+}
+END_TEST
+
+/* ---- commit ---- */
+
+START_TEST(commit_keeps_mail_appended_after_open)
+{
+	size_t orig_len;
+	char *orig = read_data("x-uidl.mbox", &orig_len);
+	write_file("mbox", orig, orig_len);
+	struct stat st0;
+	ck_assert_int_eq(chmod(path_of("mbox"), 0640), 0);
+	ck_assert_int_eq(stat(path_of("mbox"), &st0), 0);
+
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "", &err);
+	ck_assert_ptr_nonnull(box);
+	ck_assert_uint_eq(ops->message_count(box), 4);
+	static const char appended[] =
+		"From late@example.org Tue Jan  2 10:00:00 2024\n"
+		"Subject: late\n\n>From quoted\nlate \0body\n\n";
+	int fd = open(path_of("mbox"), O_WRONLY | O_APPEND);
+	ck_assert_int_eq(write(fd, appended, sizeof(appended) - 1),
+			 (ssize_t)sizeof(appended) - 1);
+	close(fd);
+	bool deleted[4] = { true, false, false, true };
+	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), 0);
+	ops->close(box);
+	pool_destroy(pool);
+	assert_no_leftovers();
+
+	/* expected: messages 2 and 3 byte for byte, then the appended one */
+	size_t len;
+	char *now = read_whole(path_of("mbox"), &len);
+	const char *m2 = strstr(orig, "From b@");
+	const char *m4 = strstr(orig, "From d@");
+	size_t kept = (size_t)(m4 - m2);
+	ck_assert_uint_eq(len, kept + sizeof(appended) - 1);
+	ck_assert(memcmp(now, m2, kept) == 0);
+	ck_assert(memcmp(now + kept, appended, sizeof(appended) - 1) == 0);
+	struct stat st;
+	ck_assert_int_eq(stat(path_of("mbox"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_ne(st.st_ino, st0.st_ino);
+	free(now);
+	free(orig);
+}
+END_TEST
+
+START_TEST(commit_delete_all_leaves_empty_file)
+{
+	copy_data("separators.mbox");
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "", &err);
+	ck_assert_ptr_nonnull(box);
+	bool deleted[3] = { true, true, true };
+	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), 0);
+	ops->close(box);
+	pool_destroy(pool);
+	struct stat st;
+	ck_assert_int_eq(stat(path_of("mbox"), &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	assert_no_leftovers();
+}
+END_TEST
+
+static void commit_refused_after(void (*change)(void))
+{
+	copy_data("separators.mbox");
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "", &err);
+	ck_assert_ptr_nonnull(box);
+	change();
+	size_t before_len;
+	char *before = read_whole(path_of("mbox"), &before_len);
+	bool deleted[3] = { true, false, false };
+	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), -1);
+	ck_assert_int_eq(err.kind, ERROR_TEMP);
+	ck_assert_msg(strstr(err.message, "nothing deleted") != NULL,
+		      "unclear message: %s", err.message);
+	ops->close(box);
+	pool_destroy(pool);
+	size_t after_len;
+	char *after = read_whole(path_of("mbox"), &after_len);
+	ck_assert_uint_eq(after_len, before_len);
+	ck_assert(memcmp(after, before, after_len) == 0);
+	assert_no_leftovers();
+	free(before);
+	free(after);
+}
+
+static void change_in_place(void)
+{
+	int fd = open(path_of("mbox"), O_WRONLY);
+	ck_assert_int_eq(pwrite(fd, "X", 1, 60), 1);   /* same size */
+	close(fd);
+}
+
+static void change_truncate(void)
+{
+	ck_assert_int_eq(truncate(path_of("mbox"), 100), 0);
+}
+
+static void change_replace(void)
+{
+	size_t len;
+	char *data = read_whole(path_of("mbox"), &len);
+	write_file("other", data, len);
+	ck_assert_int_eq(rename(path_of("other"), path_of("mbox")), 0);
+	free(data);
+}
+
+static void change_rewrite_then_append(void)
+{
+	change_in_place();
+	append_file("mbox", "From x@y Mon Jan  1 10:00:00 2024\n\nappended\n");
+}
+
+START_TEST(commit_refuses_changed_mailbox)
+{
+	commit_refused_after(change_in_place);
+	commit_refused_after(change_truncate);
+	commit_refused_after(change_replace);
+	commit_refused_after(change_rewrite_then_append);
+}
+END_TEST
+
+START_TEST(commit_removes_leftovers_on_open)
+{
+	copy_data("separators.mbox");
+	write_file("mbox.roost-new", "half a mailbox", 14);
+	write_file("mbox.roost-lk", "12345\n", 6);
+	struct box_contents c;
+	load(&c, "");   /* asserts no leftovers */
+	ck_assert_uint_eq(c.count, 3);
+	free_contents(&c);
+}
+END_TEST
+
+/* ---- locking ---- */
+
+static double elapsed_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+		(double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+START_TEST(lock_dotlock_held_times_out)
+{
+	copy_data("separators.mbox");
+	/* a live process that is not us: the Check parent */
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getppid());
+	write_file("mbox.lock", pid, (size_t)n);
+	pool_t *pool = pool_create();
+	struct error err;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct storage_mailbox *box = open_box(pool, ":lock_timeout=300ms", &err);
+	double took = elapsed_since(&t0);
+	ck_assert_ptr_null(box);
+	ck_assert_int_eq(err.kind, ERROR_TEMP);
+	ck_assert_msg(strstr(err.message, "dotlock") != NULL, "%s", err.message);
+	ck_assert_msg(took >= 0.29 && took < 5, "waited %.2fs", took);
+	/* someone else's lock stays; ours are all gone */
+	ck_assert(exists("mbox.lock"));
+	ck_assert(!exists("mbox.roost-lk"));
+	pool_destroy(pool);
+
+	/* fcntl only: the dotlock does not matter */
+	pool = pool_create();
+	box = open_box(pool, ":lock=fcntl:lock_timeout=300ms", &err);
+	ck_assert_msg(box != NULL, "open: %s", err.message);
+	ck_assert_uint_eq(ops->message_count(box), 3);
+	ops->close(box);
+	pool_destroy(pool);
+	ck_assert(exists("mbox.lock"));
+}
+END_TEST
+
+START_TEST(lock_stale_dotlock_taken_over)
+{
+	copy_data("separators.mbox");
+	/* a dead PID */
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(child, NULL, 0), child);
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)child);
+	write_file("mbox.lock", pid, (size_t)n);
+	struct box_contents c;
+	load(&c, ":lock=dotlock:lock_timeout=5s");   /* asserts lock is gone */
+	ck_assert_uint_eq(c.count, 3);
+	free_contents(&c);
+
+	/* no PID, but older than MBOX_DOTLOCK_STALE_SECS */
+	write_file("mbox.lock", "", 0);
+	struct timespec old[2] = {
+		{ time(NULL) - MBOX_DOTLOCK_STALE_SECS - 10, 0 },
+		{ time(NULL) - MBOX_DOTLOCK_STALE_SECS - 10, 0 },
+	};
+	ck_assert_int_eq(utimensat(AT_FDCWD, path_of("mbox.lock"), old, 0), 0);
+	load(&c, ":lock=dotlock:lock_timeout=5s");
+	ck_assert_uint_eq(c.count, 3);
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(lock_fcntl_held_times_out)
+{
+	copy_data("separators.mbox");
+	int to_child[2], to_parent[2];
+	ck_assert_int_eq(pipe(to_child), 0);
+	ck_assert_int_eq(pipe(to_parent), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int fd = open(path_of("mbox"), O_RDWR);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		char c = fcntl(fd, F_SETLK, &fl) == 0 ? 'y' : 'n';
+		if (write(to_parent[1], &c, 1) != 1 ||
+		    read(to_child[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	char c;
+	ck_assert_int_eq(read(to_parent[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'y');
+
+	pool_t *pool = pool_create();
+	struct error err;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct storage_mailbox *box = open_box(pool, ":lock_timeout=200ms", &err);
+	double took = elapsed_since(&t0);
+	ck_assert_ptr_null(box);
+	ck_assert_int_eq(err.kind, ERROR_TEMP);
+	ck_assert_msg(strstr(err.message, "fcntl") != NULL, "%s", err.message);
+	ck_assert_msg(took >= 0.19 && took < 5, "waited %.2fs", took);
+	/* the dotlock we took first was released */
+	assert_no_leftovers();
+	pool_destroy(pool);
+
+	struct box_contents bc;
+	load(&bc, ":lock=dotlock");
+	ck_assert_uint_eq(bc.count, 3);
+	free_contents(&bc);
+
+	ck_assert_int_eq(write(to_child[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(child, NULL, 0), child);
+	load(&bc, ":lock=fcntl+dotlock:lock_timeout=1s");
+	ck_assert_uint_eq(bc.count, 3);
+	free_contents(&bc);
+}
+END_TEST
+
+START_TEST(lock_session_in_use)
+{
+	copy_data("separators.mbox");
+	pool_t *p1 = pool_create(), *p2 = pool_create();
+	struct error err;
+	struct storage_mailbox *b1 = open_box(p1, "", &err);
+	ck_assert_ptr_nonnull(b1);
+	ck_assert_ptr_null(open_box(p2, "", &err));
+	ck_assert_int_eq(err.kind, ERROR_IN_USE);
+	/* delivery locks are not held during the session */
+	ck_assert(!exists("mbox.lock"));
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int fd = open(path_of("mbox"), O_RDWR);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		_exit(fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 1);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "an MDA could not fcntl-lock the mbox during a session");
+	ops->close(b1);
+	struct storage_mailbox *b2 = open_box(p2, "", &err);
+	ck_assert_ptr_nonnull(b2);
+	ops->close(b2);
+	pool_destroy(p1);
+	pool_destroy(p2);
+}
+END_TEST
+
+/* ---- location ---- */
+
+START_TEST(location_options)
+{
+	pool_t *pool = pool_create();
+	struct mbox_location loc;
+	struct error err;
+	ck_assert_int_eq(mbox_location_parse(pool, "/m/box", &loc, &err), 0);
+	ck_assert_str_eq(loc.path, "/m/box");
+	ck_assert_uint_eq(loc.lock_count, 2);
+	ck_assert_int_eq(loc.locks[0], MBOX_LOCK_DOTLOCK);
+	ck_assert_int_eq(loc.locks[1], MBOX_LOCK_FCNTL);
+	ck_assert_uint_eq(loc.lock_timeout_ms, MBOX_LOCK_TIMEOUT_DEFAULT_MS);
+	ck_assert_int_eq(mbox_location_parse(pool, "/m:lock=fcntl+dotlock:lock_timeout=250ms",
+					     &loc, &err), 0);
+	ck_assert_str_eq(loc.path, "/m");
+	ck_assert_int_eq(loc.locks[0], MBOX_LOCK_FCNTL);
+	ck_assert_int_eq(loc.locks[1], MBOX_LOCK_DOTLOCK);
+	ck_assert_uint_eq(loc.lock_timeout_ms, 250);
+	ck_assert_int_eq(mbox_location_parse(pool, "/m:lock_timeout=7", &loc, &err), 0);
+	ck_assert_uint_eq(loc.lock_timeout_ms, 7000);
+	static const char *const bad[] = {
+		"", ":lock=fcntl", "/m:lock=flock", "/m:lock=fcntl+fcntl",
+		"/m:lock=", "/m:lock_timeout=0", "/m:lock_timeout=301s",
+		"/m:lock_timeout=-1", "/m:lock_timeout=1h", "/m:nolock",
+		"/m:color=red", "/m:lock=fcntl:lock=dotlock",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error_clear(&err);
+		ck_assert_msg(mbox_location_parse(pool, bad[i], &loc, &err) < 0,
+			      "accepted '%s'", bad[i]);
+		ck_assert_int_eq(err.kind, ERROR_INVALID);
+	}
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(module_descriptor)
+{
+	ck_assert_uint_eq(roost_module.abi_version, ROOST_MODULE_ABI);
+	ck_assert_int_eq(roost_module.kind, MODULE_KIND_STORAGE);
+	ck_assert_str_eq(roost_module.name, "mbox");
+}
+END_TEST
+
+static Suite *mbox_suite(void)
+{
+	Suite *s = suite_create("mbox");
+	TCase *tc = tcase_create("mbox");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, parse_separators);
+	tcase_add_test(tc, parse_quoting);
+	tcase_add_test(tc, parse_no_trailing_blank);
+	tcase_add_test(tc, parse_no_final_newline);
+	tcase_add_test(tc, parse_crlf);
+	tcase_add_test(tc, parse_binary);
+	tcase_add_test(tc, parse_preamble);
+	tcase_add_test(tc, parse_empty_and_missing);
+	tcase_add_test(tc, parse_chunking_invariant);
+	tcase_add_test(tc, uidl_x_uidl_reuse_and_duplicates);
+	tcase_add_test(tc, uidl_identical_messages_and_long_base);
+	tcase_add_test(tc, uidl_stable_after_delete_and_append);
+	tcase_add_test(tc, uidl_stable_when_append_adds_final_newline);
+	tcase_add_test(tc, commit_keeps_mail_appended_after_open);
+	tcase_add_test(tc, commit_delete_all_leaves_empty_file);
+	tcase_add_test(tc, commit_refuses_changed_mailbox);
+	tcase_add_test(tc, commit_removes_leftovers_on_open);
+	tcase_add_test(tc, lock_dotlock_held_times_out);
+	tcase_add_test(tc, lock_stale_dotlock_taken_over);
+	tcase_add_test(tc, lock_fcntl_held_times_out);
+	tcase_add_test(tc, lock_session_in_use);
+	tcase_add_test(tc, location_options);
+	tcase_add_test(tc, module_descriptor);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(mbox_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
