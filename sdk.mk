@@ -26,3 +26,16 @@ dist_sdkdoc_DATA = doc/plugin-guide.md
 
 # Sources of the deliberately broken plugins test_sdk.py builds.
 EXTRA_DIST += tests/sdk
+
+# The storage conformance kit (doc/plugin-guide.md section 5): checks the
+# storage contract on any storage module by name, using only the SDK
+# headers and libroost, so plugin authors run the same binary the project
+# runs against maildir and mbox (tests/integration/test_storage_check.py).
+bin_PROGRAMS += tools/storage-check/roost-storage-check
+tools_storage_check_roost_storage_check_SOURCES = \
+	tools/storage-check/storage-check.c tools/storage-check/storage-check.h \
+	tools/storage-check/check-report.c \
+	tools/storage-check/check-snapshot.c \
+	tools/storage-check/check-read.c \
+	tools/storage-check/check-contract.c
+tools_storage_check_roost_storage_check_LDADD = core/libroost.la

@@ -51,7 +51,8 @@ struct storage_ops {
 					const struct storage_user *user,
 					struct error *err);
 	unsigned (*message_count)(struct storage_mailbox *box);
-	/* index: 0 .. message_count-1. The result lives as long as box. */
+	/* index: 0 .. message_count-1; any other index returns NULL. The
+	 * result lives as long as box. */
 	const struct storage_message_info *(*message_info)(
 		struct storage_mailbox *box, unsigned index);
 	/* Reads the stored bytes of a message (any line ends; mbox quoting

@@ -313,6 +313,8 @@ static unsigned eml_message_count(struct storage_mailbox *box)
 static const struct storage_message_info *eml_message_info(struct storage_mailbox *box,
 							   unsigned index)
 {
+	if (index >= box->count)
+		return NULL;   /* the contract: out of range is NULL */
 	return &box->msgs[index].info;
 }
 

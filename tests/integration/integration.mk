@@ -16,3 +16,6 @@ EXTRA_DIST += tests/integration/roosttest.py tests/integration/integration.mk
 TESTS += tests/integration/test_sdk.py
 # The mbox storage module (issue 3); test_mbox_common.py holds their helpers.
 TESTS += tests/integration/test_mbox.py tests/integration/test_mbox_faults.py
+# The storage conformance kit (issue 5) against maildir, mbox and, when the
+# SDK installs, the example plugin.
+TESTS += tests/integration/test_storage_check.py
