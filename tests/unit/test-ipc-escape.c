@@ -26,7 +26,7 @@ static void teardown(void)
 	pool_destroy(pool);
 }
 
-static void round_trip(const char *data, size_t len)
+static void assert_round_trip(const char *data, size_t len)
 {
 	buffer_reset(&out);
 	ipc_escape_append(&out, data, len);
@@ -70,20 +70,20 @@ END_TEST
 START_TEST(round_trips)
 {
 	static const char all_special[] = "\t\n\r\\\0";
-	round_trip("", 0);
-	round_trip("plain", 5);
-	round_trip("pass\tword", 9);
-	round_trip("line\nbreak\r\n", 12);
-	round_trip("back\\slash\\", 11);
-	round_trip("\\t is not a tab", 15);
-	round_trip("nul\0inside", 10);
-	round_trip("\0", 1);
-	round_trip(all_special, sizeof(all_special) - 1);
-	round_trip("\\\\\\0\\", 5);
+	assert_round_trip("", 0);
+	assert_round_trip("plain", 5);
+	assert_round_trip("pass\tword", 9);
+	assert_round_trip("line\nbreak\r\n", 12);
+	assert_round_trip("back\\slash\\", 11);
+	assert_round_trip("\\t is not a tab", 15);
+	assert_round_trip("nul\0inside", 10);
+	assert_round_trip("\0", 1);
+	assert_round_trip(all_special, sizeof(all_special) - 1);
+	assert_round_trip("\\\\\\0\\", 5);
 	char bytes[256];
 	for (int i = 0; i < 256; i++)
 		bytes[i] = (char)i;
-	round_trip(bytes, sizeof(bytes));
+	assert_round_trip(bytes, sizeof(bytes));
 }
 END_TEST
 

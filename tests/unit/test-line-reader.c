@@ -37,7 +37,7 @@ static void feed_str(const char *s)
 }
 
 /* Expects a line equal to want (want_len bytes, may contain NUL). */
-static void expect_line(const char *want, size_t want_len)
+static void assert_line(const char *want, size_t want_len)
 {
 	const char *line = NULL;
 	size_t len = 12345;
@@ -47,12 +47,12 @@ static void expect_line(const char *want, size_t want_len)
 	ck_assert_msg(memcmp(line, want, want_len) == 0, "line differs from '%s'", want);
 }
 
-static void expect_line_str(const char *want)
+static void assert_line_str(const char *want)
 {
-	expect_line(want, strlen(want));
+	assert_line(want, strlen(want));
 }
 
-static void expect_result(enum line_result want)
+static void assert_result(enum line_result want)
 {
 	const char *line = NULL;
 	size_t len = 0;
@@ -63,47 +63,47 @@ static void expect_result(enum line_result want)
 START_TEST(lf_and_crlf)
 {
 	feed_str("USER bob\nPASS x\r\nQUIT\r\n");
-	expect_line_str("USER bob");
-	expect_line_str("PASS x");
-	expect_line_str("QUIT");
-	expect_result(LINE_NONE);
-	expect_result(LINE_NONE);
+	assert_line_str("USER bob");
+	assert_line_str("PASS x");
+	assert_line_str("QUIT");
+	assert_result(LINE_NONE);
+	assert_result(LINE_NONE);
 }
 END_TEST
 
 START_TEST(partial_line_waits)
 {
 	feed_str("USE");
-	expect_result(LINE_NONE);
+	assert_result(LINE_NONE);
 	feed_str("R bob\r");
-	expect_result(LINE_NONE);
+	assert_result(LINE_NONE);
 	feed_str("\nNO");
-	expect_line_str("USER bob");
-	expect_result(LINE_NONE);
+	assert_line_str("USER bob");
+	assert_result(LINE_NONE);
 	feed_str("OP\n");
-	expect_line_str("NOOP");
+	assert_line_str("NOOP");
 }
 END_TEST
 
 START_TEST(cr_not_before_lf_kept)
 {
 	feed_str("a\rb\nc\r\r\n\rd\n");
-	expect_line_str("a\rb");
+	assert_line_str("a\rb");
 	/* Only the one CR right before the LF is a line end. */
-	expect_line_str("c\r");
-	expect_line_str("\rd");
-	expect_result(LINE_NONE);
+	assert_line_str("c\r");
+	assert_line_str("\rd");
+	assert_result(LINE_NONE);
 }
 END_TEST
 
 START_TEST(empty_lines)
 {
 	feed_str("\n\r\n\nx\n");
-	expect_line_str("");
-	expect_line_str("");
-	expect_line_str("");
-	expect_line_str("x");
-	expect_result(LINE_NONE);
+	assert_line_str("");
+	assert_line_str("");
+	assert_line_str("");
+	assert_line_str("x");
+	assert_result(LINE_NONE);
 }
 END_TEST
 
@@ -111,9 +111,9 @@ START_TEST(exactly_max_accepted)
 {
 	/* MAX bytes plus CRLF and plus LF are both fine. */
 	feed_str("0123456789\r\n0123456789\n");
-	expect_line_str("0123456789");
-	expect_line_str("0123456789");
-	expect_result(LINE_NONE);
+	assert_line_str("0123456789");
+	assert_line_str("0123456789");
+	assert_result(LINE_NONE);
 }
 END_TEST
 
@@ -125,29 +125,29 @@ START_TEST(exactly_max_accepted_bytewise)
 	for (size_t i = 0; i < 12; i++) {
 		feed(s + i, 1);
 		if (i < 11)
-			expect_result(LINE_NONE);
+			assert_result(LINE_NONE);
 	}
-	expect_line_str("0123456789");
+	assert_line_str("0123456789");
 	feed_str(s + 12);
-	expect_line_str("ok");
+	assert_line_str("ok");
 }
 END_TEST
 
 START_TEST(too_long_in_one_chunk)
 {
 	feed_str("0123456789A\r\nnext\n");
-	expect_result(LINE_TOO_LONG);
-	expect_line_str("next");
-	expect_result(LINE_NONE);
+	assert_result(LINE_TOO_LONG);
+	assert_line_str("next");
+	assert_result(LINE_NONE);
 }
 END_TEST
 
 START_TEST(too_long_lf_only)
 {
 	feed_str("0123456789A\nnext\r\n");
-	expect_result(LINE_TOO_LONG);
-	expect_line_str("next");
-	expect_result(LINE_NONE);
+	assert_result(LINE_TOO_LONG);
+	assert_line_str("next");
+	assert_result(LINE_NONE);
 }
 END_TEST
 
@@ -155,8 +155,8 @@ START_TEST(too_long_max_plus_cr_cr)
 {
 	/* MAX bytes and a kept CR make MAX + 1: too long. */
 	feed_str("0123456789\r\r\nnext\n");
-	expect_result(LINE_TOO_LONG);
-	expect_line_str("next");
+	assert_result(LINE_TOO_LONG);
+	assert_line_str("next");
 }
 END_TEST
 
@@ -165,15 +165,15 @@ START_TEST(too_long_without_lf_yet)
 	/* The long line has no LF yet: reported once, then dropped as it
 	 * keeps coming, and the line after it is intact. */
 	feed_str("0123456789ABCDEF");
-	expect_result(LINE_TOO_LONG);
-	expect_result(LINE_NONE);
+	assert_result(LINE_TOO_LONG);
+	assert_result(LINE_NONE);
 	feed_str("still the same line");
-	expect_result(LINE_NONE);
+	assert_result(LINE_NONE);
 	feed_str("more");
-	expect_result(LINE_NONE);
+	assert_result(LINE_NONE);
 	feed_str("end\r\nUSER bob\r\n");
-	expect_line_str("USER bob");
-	expect_result(LINE_NONE);
+	assert_line_str("USER bob");
+	assert_result(LINE_NONE);
 }
 END_TEST
 
@@ -210,31 +210,31 @@ START_TEST(too_long_split_at_limit)
 	/* MAX + 1 bytes without a line end could still be MAX + CR; the next
 	 * byte decides. */
 	feed_str("0123456789A");
-	expect_result(LINE_NONE);
+	assert_result(LINE_NONE);
 	feed_str("B");
-	expect_result(LINE_TOO_LONG);
+	assert_result(LINE_TOO_LONG);
 	feed_str("\nok\n");
-	expect_line_str("ok");
+	assert_line_str("ok");
 }
 END_TEST
 
 START_TEST(too_long_then_lf_later)
 {
 	feed_str("0123456789A");
-	expect_result(LINE_NONE);
+	assert_result(LINE_NONE);
 	feed_str("\nok\n");
-	expect_result(LINE_TOO_LONG);
-	expect_line_str("ok");
-	expect_result(LINE_NONE);
+	assert_result(LINE_TOO_LONG);
+	assert_line_str("ok");
+	assert_result(LINE_NONE);
 }
 END_TEST
 
 START_TEST(two_too_long_lines)
 {
 	feed_str("0123456789ABC\n0123456789DEF\nok\n");
-	expect_result(LINE_TOO_LONG);
-	expect_result(LINE_TOO_LONG);
-	expect_line_str("ok");
+	assert_result(LINE_TOO_LONG);
+	assert_result(LINE_TOO_LONG);
+	assert_line_str("ok");
 }
 END_TEST
 
@@ -242,9 +242,9 @@ START_TEST(nul_kept)
 {
 	static const char data[] = "A\0B\r\n\0\n";
 	feed(data, sizeof(data) - 1);
-	expect_line("A\0B", 3);
-	expect_line("\0", 1);
-	expect_result(LINE_NONE);
+	assert_line("A\0B", 3);
+	assert_line("\0", 1);
+	assert_result(LINE_NONE);
 }
 END_TEST
 
@@ -252,15 +252,15 @@ START_TEST(nul_counts_towards_limit)
 {
 	static const char data[] = "01234\0" "6789A\nok\n";
 	feed(data, sizeof(data) - 1);
-	expect_result(LINE_TOO_LONG);
-	expect_line_str("ok");
+	assert_result(LINE_TOO_LONG);
+	assert_line_str("ok");
 }
 END_TEST
 
 START_TEST(unconsumed_after_line)
 {
 	feed_str("CAPA\r\nUSER bob\r\nPASS sec");
-	expect_line_str("CAPA");
+	assert_line_str("CAPA");
 	size_t n = line_reader_unconsumed(&reader, &in);
 	ck_assert_uint_eq(n, strlen("USER bob\r\nPASS sec"));
 	ck_assert_uint_eq(in.len, n);
@@ -269,8 +269,8 @@ START_TEST(unconsumed_after_line)
 	ck_assert_uint_eq(line_reader_unconsumed(&reader, &in), n);
 	ck_assert(memcmp(in.data, "USER bob\r\nPASS sec", n) == 0);
 	/* And reading continues from there. */
-	expect_line_str("USER bob");
-	expect_result(LINE_NONE);
+	assert_line_str("USER bob");
+	assert_result(LINE_NONE);
 	ck_assert_uint_eq(line_reader_unconsumed(&reader, &in), strlen("PASS sec"));
 	ck_assert(memcmp(in.data, "PASS sec", 8) == 0);
 }
@@ -281,7 +281,7 @@ START_TEST(unconsumed_hand_over)
 	/* A fresh reader (another process) picks up exactly where the first
 	 * stopped. */
 	feed_str("AUTH PLAIN\r\nSTAT\r\nLIST\r\n");
-	expect_line_str("AUTH PLAIN");
+	assert_line_str("AUTH PLAIN");
 	size_t n = line_reader_unconsumed(&reader, &in);
 	ck_assert_uint_eq(n, 12);
 	struct line_reader other;
@@ -300,7 +300,7 @@ END_TEST
 START_TEST(unconsumed_nothing_left)
 {
 	feed_str("QUIT\r\n");
-	expect_line_str("QUIT");
+	assert_line_str("QUIT");
 	ck_assert_uint_eq(line_reader_unconsumed(&reader, &in), 0);
 	ck_assert_uint_eq(in.len, 0);
 }
@@ -317,7 +317,7 @@ END_TEST
 START_TEST(unconsumed_after_too_long)
 {
 	feed_str("0123456789ABC\r\nSTAT\r\n");
-	expect_result(LINE_TOO_LONG);
+	assert_result(LINE_TOO_LONG);
 	ck_assert_uint_eq(line_reader_unconsumed(&reader, &in), 6);
 	ck_assert(memcmp(in.data, "STAT\r\n", 6) == 0);
 }

@@ -526,7 +526,7 @@ START_TEST(commit_delete_all_leaves_empty_file)
 }
 END_TEST
 
-static void commit_refused_after(void (*change)(void))
+static void assert_commit_refused_after(void (*change)(void))
 {
 	copy_data("separators.mbox");
 	pool_t *pool = pool_create();
@@ -581,10 +581,10 @@ static void change_rewrite_then_append(void)
 
 START_TEST(commit_refuses_changed_mailbox)
 {
-	commit_refused_after(change_in_place);
-	commit_refused_after(change_truncate);
-	commit_refused_after(change_replace);
-	commit_refused_after(change_rewrite_then_append);
+	assert_commit_refused_after(change_in_place);
+	assert_commit_refused_after(change_truncate);
+	assert_commit_refused_after(change_replace);
+	assert_commit_refused_after(change_rewrite_then_append);
 }
 END_TEST
 

@@ -61,32 +61,32 @@ static void check_conv(const char *in, size_t in_len, bool dot_stuff,
 		ck_assert_uint_eq(message_wire_size(in, in_len), expected_len);
 }
 
-#define CONV(in, stuff, lines, exp) \
+#define assert_conversion(in, stuff, lines, exp) \
 	check_conv(in, sizeof(in) - 1, stuff, lines, exp, sizeof(exp) - 1)
 
 START_TEST(lf_becomes_crlf)
 {
-	CONV("a\nb\n", false, NO_LIMIT, "a\r\nb\r\n");
-	CONV("\n", false, NO_LIMIT, "\r\n");
-	CONV("\n\n", false, NO_LIMIT, "\r\n\r\n");
+	assert_conversion("a\nb\n", false, NO_LIMIT, "a\r\nb\r\n");
+	assert_conversion("\n", false, NO_LIMIT, "\r\n");
+	assert_conversion("\n\n", false, NO_LIMIT, "\r\n\r\n");
 }
 END_TEST
 
 START_TEST(crlf_stays)
 {
-	CONV("a\r\nb\r\n", false, NO_LIMIT, "a\r\nb\r\n");
-	CONV("a\r\nb\nc\r\n", false, NO_LIMIT, "a\r\nb\r\nc\r\n");
+	assert_conversion("a\r\nb\r\n", false, NO_LIMIT, "a\r\nb\r\n");
+	assert_conversion("a\r\nb\nc\r\n", false, NO_LIMIT, "a\r\nb\r\nc\r\n");
 }
 END_TEST
 
 START_TEST(lone_cr_passes)
 {
-	CONV("a\rb\n", false, NO_LIMIT, "a\rb\r\n");
-	CONV("a\r\r\nb\n", false, NO_LIMIT, "a\r\r\nb\r\n");
-	CONV("\r\r\r\n", false, NO_LIMIT, "\r\r\r\n");
+	assert_conversion("a\rb\n", false, NO_LIMIT, "a\rb\r\n");
+	assert_conversion("a\r\r\nb\n", false, NO_LIMIT, "a\r\r\nb\r\n");
+	assert_conversion("\r\r\r\n", false, NO_LIMIT, "\r\r\r\n");
 	/* a CR ending the message is content; its line still gets CRLF */
-	CONV("a\r", false, NO_LIMIT, "a\r\r\n");
-	CONV("\r", false, NO_LIMIT, "\r\r\n");
+	assert_conversion("a\r", false, NO_LIMIT, "a\r\r\n");
+	assert_conversion("\r", false, NO_LIMIT, "\r\r\n");
 }
 END_TEST
 
@@ -126,10 +126,10 @@ END_TEST
 
 START_TEST(dot_stuffing)
 {
-	CONV(".a\n..b\nc.\n.\n", true, NO_LIMIT,
+	assert_conversion(".a\n..b\nc.\n.\n", true, NO_LIMIT,
 	     "..a\r\n...b\r\nc.\r\n..\r\n");
-	CONV(".a\r\n.", true, NO_LIMIT, "..a\r\n..\r\n");
-	CONV(".a\n", false, NO_LIMIT, ".a\r\n");
+	assert_conversion(".a\r\n.", true, NO_LIMIT, "..a\r\n..\r\n");
+	assert_conversion(".a\n", false, NO_LIMIT, ".a\r\n");
 	/* a dot mid-line at a chunk start is not at a line start */
 	struct message_wire w;
 	struct buffer out;
@@ -146,9 +146,9 @@ END_TEST
 
 START_TEST(missing_final_newline)
 {
-	CONV("abc", false, NO_LIMIT, "abc\r\n");
-	CONV("a\nbc", false, NO_LIMIT, "a\r\nbc\r\n");
-	CONV("a\n", false, NO_LIMIT, "a\r\n");
+	assert_conversion("abc", false, NO_LIMIT, "abc\r\n");
+	assert_conversion("a\nbc", false, NO_LIMIT, "a\r\nbc\r\n");
+	assert_conversion("a\n", false, NO_LIMIT, "a\r\n");
 }
 END_TEST
 
@@ -168,24 +168,24 @@ END_TEST
 
 START_TEST(binary_passes)
 {
-	CONV("a\0\xff\x80\n\0", false, NO_LIMIT, "a\0\xff\x80\r\n\0\r\n");
+	assert_conversion("a\0\xff\x80\n\0", false, NO_LIMIT, "a\0\xff\x80\r\n\0\r\n");
 }
 END_TEST
 
 START_TEST(top_lines)
 {
 	const char msg[] = "H: 1\nH: 2\n\nb1\n.b2\nb3\n";
-	CONV(msg, true, 0, "H: 1\r\nH: 2\r\n\r\n");
-	CONV(msg, true, 1, "H: 1\r\nH: 2\r\n\r\nb1\r\n");
-	CONV(msg, true, 2, "H: 1\r\nH: 2\r\n\r\nb1\r\n..b2\r\n");
-	CONV(msg, true, 100, "H: 1\r\nH: 2\r\n\r\nb1\r\n..b2\r\nb3\r\n");
+	assert_conversion(msg, true, 0, "H: 1\r\nH: 2\r\n\r\n");
+	assert_conversion(msg, true, 1, "H: 1\r\nH: 2\r\n\r\nb1\r\n");
+	assert_conversion(msg, true, 2, "H: 1\r\nH: 2\r\n\r\nb1\r\n..b2\r\n");
+	assert_conversion(msg, true, 100, "H: 1\r\nH: 2\r\n\r\nb1\r\n..b2\r\nb3\r\n");
 	/* CRLF separator; unterminated last body line still gets CRLF */
-	CONV("H\r\n\r\nb", false, 5, "H\r\n\r\nb\r\n");
+	assert_conversion("H\r\n\r\nb", false, 5, "H\r\n\r\nb\r\n");
 	/* no empty line: everything is header */
-	CONV("H: 1\nH: 2", false, 0, "H: 1\r\nH: 2\r\n");
+	assert_conversion("H: 1\nH: 2", false, 0, "H: 1\r\nH: 2\r\n");
 	/* a lone-CR line is not empty */
-	CONV("H\n\r\nb\n", false, 0, "H\r\n\r\n");
-	CONV("H\n\r x\n\nb\n", false, 0, "H\r\n\r x\r\n\r\n");
+	assert_conversion("H\n\r\nb\n", false, 0, "H\r\n\r\n");
+	assert_conversion("H\n\r x\n\nb\n", false, 0, "H\r\n\r x\r\n\r\n");
 }
 END_TEST
 

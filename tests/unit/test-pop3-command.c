@@ -14,7 +14,7 @@ static enum pop3_parse_result parse(const char *line, size_t len,
 	return pop3_command_parse(line, len, cmd);
 }
 
-static void parse_ok(const char *line, const char *keyword, const char *args)
+static void assert_parse_ok(const char *line, const char *keyword, const char *args)
 {
 	struct pop3_command cmd;
 	ck_assert_msg(parse(line, strlen(line), &cmd) == POP3_PARSE_OK,
@@ -26,26 +26,26 @@ static void parse_ok(const char *line, const char *keyword, const char *args)
 
 START_TEST(keywords_upper_cased)
 {
-	parse_ok("user bob", "USER", "bob");
-	parse_ok("QuIt", "QUIT", "");
-	parse_ok("STAT", "STAT", "");
-	parse_ok("capa", "CAPA", "");
-	parse_ok("retr 1", "RETR", "1");
+	assert_parse_ok("user bob", "USER", "bob");
+	assert_parse_ok("QuIt", "QUIT", "");
+	assert_parse_ok("STAT", "STAT", "");
+	assert_parse_ok("capa", "CAPA", "");
+	assert_parse_ok("retr 1", "RETR", "1");
 	/* Arguments keep their case. */
-	parse_ok("pass SeCrEt", "PASS", "SeCrEt");
+	assert_parse_ok("pass SeCrEt", "PASS", "SeCrEt");
 }
 END_TEST
 
 START_TEST(args_split)
 {
-	parse_ok("TOP 1 10", "TOP", "1 10");
-	parse_ok("APOP bob c4c9334bac560ecc979e58001b3e22fb", "APOP",
+	assert_parse_ok("TOP 1 10", "TOP", "1 10");
+	assert_parse_ok("APOP bob c4c9334bac560ecc979e58001b3e22fb", "APOP",
 		 "bob c4c9334bac560ecc979e58001b3e22fb");
 	/* Only the first space separates; the rest belongs to args. */
-	parse_ok("PASS  two  spaces ", "PASS", " two  spaces ");
-	parse_ok("USER ", "USER", "");
+	assert_parse_ok("PASS  two  spaces ", "PASS", " two  spaces ");
+	assert_parse_ok("USER ", "USER", "");
 	/* Bytes >= 0x80 are not control bytes. */
-	parse_ok("USER j\xc3\xbcrgen", "USER", "j\xc3\xbcrgen");
+	assert_parse_ok("USER j\xc3\xbcrgen", "USER", "j\xc3\xbcrgen");
 }
 END_TEST
 
@@ -137,14 +137,14 @@ START_TEST(keyword_max_length)
 }
 END_TEST
 
-static void uint_ok(const char *s, unsigned long want)
+static void assert_uint_ok(const char *s, unsigned long want)
 {
 	unsigned long v = 12345;
 	ck_assert_msg(pop3_parse_uint(s, strlen(s), &v), "'%s' refused", s);
 	ck_assert_uint_eq(v, want);
 }
 
-static void uint_bad(const char *s)
+static void assert_uint_bad(const char *s)
 {
 	unsigned long v = 12345;
 	ck_assert_msg(!pop3_parse_uint(s, strlen(s), &v), "'%s' accepted", s);
@@ -152,23 +152,23 @@ static void uint_bad(const char *s)
 
 START_TEST(parse_uint)
 {
-	uint_ok("0", 0);
-	uint_ok("1", 1);
-	uint_ok("42", 42);
-	uint_ok("4294967295", 4294967295UL);
-	uint_bad("4294967296");
-	uint_bad("9999999999");
-	uint_bad("-1");
-	uint_bad("+1");
-	uint_bad("1x");
-	uint_bad("x1");
-	uint_bad("");
-	uint_bad(" 1");
-	uint_bad("1 ");
-	uint_bad("99999999999999999999");
-	uint_bad("18446744073709551616");
-	uint_bad("18446744073709551617");
-	uint_bad("0x10");
+	assert_uint_ok("0", 0);
+	assert_uint_ok("1", 1);
+	assert_uint_ok("42", 42);
+	assert_uint_ok("4294967295", 4294967295UL);
+	assert_uint_bad("4294967296");
+	assert_uint_bad("9999999999");
+	assert_uint_bad("-1");
+	assert_uint_bad("+1");
+	assert_uint_bad("1x");
+	assert_uint_bad("x1");
+	assert_uint_bad("");
+	assert_uint_bad(" 1");
+	assert_uint_bad("1 ");
+	assert_uint_bad("99999999999999999999");
+	assert_uint_bad("18446744073709551616");
+	assert_uint_bad("18446744073709551617");
+	assert_uint_bad("0x10");
 }
 END_TEST
 

@@ -46,7 +46,7 @@ static const char *expand_ok(const char *template_text, const char *user,
 	return out;
 }
 
-static void expand_fails(const char *template_text,
+static void assert_expand_fails(const char *template_text,
 			 const struct var_expand_input *input,
 			 const char *want)
 {
@@ -120,7 +120,7 @@ static const struct {
 START_TEST(syntax_errors)
 {
 	struct var_expand_input input = input_for("bob@example.com", "/home/bob");
-	expand_fails(syntax_cases[_i].template_text, &input,
+	assert_expand_fails(syntax_cases[_i].template_text, &input,
 		     syntax_cases[_i].want);
 }
 END_TEST
@@ -128,7 +128,7 @@ END_TEST
 START_TEST(unknown_variable_is_escaped)
 {
 	struct var_expand_input input = input_for("bob", "/home/bob");
-	expand_fails("/m/%{a\nb}", &input, "unknown variable %{a\\x0ab}");
+	assert_expand_fails("/m/%{a\nb}", &input, "unknown variable %{a\\x0ab}");
 	ck_assert_ptr_null(strchr(err.message, '\n'));
 }
 END_TEST
@@ -166,7 +166,7 @@ START_TEST(hostile_names_refused)
 {
 	struct var_expand_input input = input_for(hostile_cases[_i].user,
 						  "/home/x");
-	expand_fails(hostile_cases[_i].template_text, &input,
+	assert_expand_fails(hostile_cases[_i].template_text, &input,
 		     hostile_cases[_i].want);
 	for (const char *p = err.message; *p != '\0'; p++)
 		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f,
@@ -182,21 +182,21 @@ START_TEST(hidden_nul_refused)
 	struct var_expand_input input = {
 		.user = user, .user_len = sizeof(user) - 1, .home = "/home/bob",
 	};
-	expand_fails("/m/%{user}", &input, "value 'bob\\x00evil': it contains a NUL byte");
-	expand_fails("/m/%{username}", &input, "it contains a NUL byte");
-	expand_fails("/m/%{domain}", &input, "refusing %{domain}");
+	assert_expand_fails("/m/%{user}", &input, "value 'bob\\x00evil': it contains a NUL byte");
+	assert_expand_fails("/m/%{username}", &input, "it contains a NUL byte");
+	assert_expand_fails("/m/%{domain}", &input, "refusing %{domain}");
 
 	static const char user2[] = "bob@ex.com\0/../../etc";
 	input.user = user2;
 	input.user_len = sizeof(user2) - 1;
 	/* The last '@' is before the NUL: the domain part holds it. */
-	expand_fails("/m/%{username}", &input, "the user name contains a NUL byte");
-	expand_fails("/m/%{domain}", &input, "it contains a NUL byte");
+	assert_expand_fails("/m/%{username}", &input, "the user name contains a NUL byte");
+	assert_expand_fails("/m/%{domain}", &input, "it contains a NUL byte");
 
 	static const char user3[] = "evil\0@ex.com";
 	input.user = user3;
 	input.user_len = sizeof(user3) - 1;
-	expand_fails("/m/%{domain}", &input, "the user name contains a NUL byte");
+	assert_expand_fails("/m/%{domain}", &input, "the user name contains a NUL byte");
 
 	/* Unused, the name does no harm. */
 	char *out = var_expand(pool, "~/Maildir", &input, &err);
@@ -208,16 +208,16 @@ END_TEST
 START_TEST(missing_inputs)
 {
 	struct var_expand_input input = input_for(NULL, NULL);
-	expand_fails("/m/%{user}", &input, "%{user} used but no user name is known");
-	expand_fails("/m/%{domain}", &input, "%{domain} used but no user name is known");
-	expand_fails("%{home}/x", &input, "%{home} used but no home directory is known");
-	expand_fails("~/x", &input, "'~' used but no home directory is known");
-	expand_fails("~", &input, "no home directory");
-	expand_fails("/x/%{user}", NULL, "no user name is known");
+	assert_expand_fails("/m/%{user}", &input, "%{user} used but no user name is known");
+	assert_expand_fails("/m/%{domain}", &input, "%{domain} used but no user name is known");
+	assert_expand_fails("%{home}/x", &input, "%{home} used but no home directory is known");
+	assert_expand_fails("~/x", &input, "'~' used but no home directory is known");
+	assert_expand_fails("~", &input, "no home directory");
+	assert_expand_fails("/x/%{user}", NULL, "no user name is known");
 
 	input = input_for("bob", "");
-	expand_fails("~/Maildir", &input, "the home directory is empty");
-	expand_fails("%{home}/Maildir", &input, "the home directory is empty");
+	assert_expand_fails("~/Maildir", &input, "the home directory is empty");
+	assert_expand_fails("%{home}/Maildir", &input, "the home directory is empty");
 }
 END_TEST
 
@@ -228,7 +228,7 @@ START_TEST(long_value_message_fits)
 	user[sizeof(user) - 1] = '\0';
 	user[1000] = '/';
 	struct var_expand_input input = input_for(user, "/home/x");
-	expand_fails("/m/%{user}", &input, "refusing %{user} value 'aaaa");
+	assert_expand_fails("/m/%{user}", &input, "refusing %{user} value 'aaaa");
 	ck_assert_uint_lt(strlen(err.message), ERROR_MESSAGE_MAX);
 
 	/* Unrefused, a long value is copied in full. */
