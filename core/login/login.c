@@ -14,6 +14,7 @@
 #include "ipc-escape.h"
 #include "log.h"
 #include "module.h"
+#include "process-title.h"
 #include "protocol.h"
 #include "stream.h"
 #include "tls-context.h"
@@ -738,6 +739,7 @@ static void on_retire(void *context, int signo)
 	/* SIGUSR1 from the master after a reload: finish current clients
 	 * with the old settings, accept no new ones. */
 	L.retiring = true;
+	process_title_set("roost-login (retiring)");
 	for (unsigned i = 0; i < L.listeners_count; i++) {
 		event_io_remove(L.listener_ios[i]);
 		L.listener_ios[i] = NULL;
