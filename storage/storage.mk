@@ -3,7 +3,9 @@
 MAILDIR_SOURCES = \
 	storage/maildir/maildir-name.c storage/maildir/maildir-name.h \
 	storage/maildir/maildir-hash.c storage/maildir/maildir-hash.h \
-	storage/maildir/maildir-size-cache.c storage/maildir/maildir-size-cache.h
+	storage/maildir/maildir-size-cache.c storage/maildir/maildir-size-cache.h \
+	storage/maildir/maildir-dovecot-uidlist.c \
+	storage/maildir/maildir-dovecot-uidlist.h
 
 module_LTLIBRARIES += modules/storage_maildir.la
 modules_storage_maildir_la_SOURCES = \

@@ -5,6 +5,30 @@
  * Files in the maildir root that Roost owns:
  *   roost-pop3.lock  flock()ed for the whole POP3 session (IN-USE);
  *   roost-sizes      the POP3 size cache (maildir-size-cache.h).
+ * Roost reads, and never writes, Dovecot's dovecot-uidlist
+ * (maildir-dovecot-uidlist.h) so that mail moved from Dovecot keeps its
+ * UIDLs.
+ *
+ * The mail location is "maildir:PATH[:key=value]...", of which open()
+ * gets everything after "maildir:" (so a ':' cannot appear in PATH; it
+ * cannot in Dovecot's mail_location either). One option, at most once:
+ *
+ *   uidl=dovecot   (the default) when the maildir has a dovecot-uidlist,
+ *                  its messages keep the UIDLs Dovecot 2.3 gave them with
+ *                  its default pop3_uidl_format %08Xu%08Xv (or the P
+ *                  UIDL stored for a message); all other messages get the
+ *                  base-name UIDL (maildir-name.h). Without the file this
+ *                  is exactly "basename". Trade-off: the UIDLs depend on
+ *                  a file Roost does not maintain; if an administrator
+ *                  deletes or Dovecot rebuilds it, inherited UIDLs change
+ *                  once.
+ *   uidl=basename  the base-name UIDL for every message; dovecot-uidlist
+ *                  is ignored. For new installs, and for maildirs whose
+ *                  clients knew the base names (Courier, or Dovecot with
+ *                  pop3_uidl_format = %f). Switching a migrated maildir
+ *                  to it makes clients download everything again.
+ *
+ * Example: mail = maildir:~/Maildir:uidl=basename
  *
  * Other programs (delivery agents, IMAP servers) work in the same maildir
  * without knowing our lock, so every file operation is ready for the file
@@ -16,6 +40,7 @@
 #include "storage.h"
 #include "log.h"
 #include "message-wire.h"
+#include "maildir-dovecot-uidlist.h"
 #include "maildir-hash.h"
 #include "maildir-name.h"
 #include "maildir-size-cache.h"
@@ -43,6 +68,16 @@
 /* The info suffix a message gets when it moves from new/ to cur/:
  * version 2, no flags (it is not "Seen" until a client says so). */
 #define MAILDIR_NEW_INFO ":2,"
+/* Largest dovecot-uidlist read: MAILDIR_MAX_MESSAGES lines of a base name
+ * and a few extension fields (~250 bytes). A bigger one is not a file we
+ * could use within the snapshot cap anyway, and reading it whole would
+ * cost the worker that much memory. */
+#define MAILDIR_DOVECOT_UIDLIST_MAX_SIZE (256 * 1024 * 1024)
+
+enum maildir_uidl_mode {
+	MAILDIR_UIDL_DOVECOT,    /* default: inherit from dovecot-uidlist */
+	MAILDIR_UIDL_BASENAME,
+};
 
 enum maildir_dir {
 	MAILDIR_DIR_NEW,
@@ -60,6 +95,8 @@ struct maildir_message {
 	bool have_w_size;
 	uint64_t w_size;
 	bool dup_base;          /* another snapshot message has this base */
+	/* its line in dovecot-uidlist, or NULL */
+	const struct maildir_dovecot_record *dovecot;
 };
 
 struct storage_message_reader {
@@ -76,6 +113,9 @@ struct storage_mailbox {
 	int cur_fd;
 	int new_fd;
 	int lock_fd;
+	enum maildir_uidl_mode uidl_mode;
+	/* NULL without the file, with a damaged header, or in basename mode */
+	struct maildir_dovecot_uidlist *dovecot;
 	struct maildir_message *msgs;
 	unsigned count;
 	/* Readers are reused so that a long session with many RETRs does
@@ -111,6 +151,61 @@ static void close_fd(int *fd)
 }
 
 /* ---- opening the directory ---- */
+
+/* Splits "PATH[:key=value]..." (see the top of this file). Unknown or
+ * repeated options are errors: a typo must not silently change UIDLs. */
+static int parse_location(struct storage_mailbox *box, const char *location,
+			  struct error *err)
+{
+	const char *colon = location != NULL ? strchr(location, ':') : NULL;
+	size_t path_len = location == NULL ? 0 : colon != NULL ?
+		(size_t)(colon - location) : strlen(location);
+	if (path_len == 0) {
+		error_set(err, ERROR_INVALID, "Empty maildir path");
+		return -1;
+	}
+	box->path = pool_strndup(box->pool, location, path_len);
+	box->uidl_mode = MAILDIR_UIDL_DOVECOT;
+	bool seen_uidl = false;
+	while (colon != NULL) {
+		const char *opt = colon + 1;
+		colon = strchr(opt, ':');
+		size_t len = colon != NULL ? (size_t)(colon - opt) : strlen(opt);
+		const char *eq = memchr(opt, '=', len);
+		if (eq == NULL) {
+			error_set(err, ERROR_INVALID,
+				  "maildir: option '%.*s' is not key=value",
+				  (int)len, opt);
+			return -1;
+		}
+		size_t klen = (size_t)(eq - opt);
+		const char *value = eq + 1;
+		size_t vlen = len - klen - 1;
+		if (klen != 4 || memcmp(opt, "uidl", 4) != 0) {
+			error_set(err, ERROR_INVALID,
+				  "maildir: unknown option '%.*s' (known: uidl)",
+				  (int)klen, opt);
+			return -1;
+		}
+		if (seen_uidl) {
+			error_set(err, ERROR_INVALID,
+				  "maildir: option 'uidl' given twice");
+			return -1;
+		}
+		seen_uidl = true;
+		if (vlen == 7 && memcmp(value, "dovecot", 7) == 0)
+			box->uidl_mode = MAILDIR_UIDL_DOVECOT;
+		else if (vlen == 8 && memcmp(value, "basename", 8) == 0)
+			box->uidl_mode = MAILDIR_UIDL_BASENAME;
+		else {
+			error_set(err, ERROR_INVALID,
+				  "maildir: invalid uidl=%.*s "
+				  "(use dovecot or basename)", (int)vlen, value);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* Creates path and any missing parents: a virtual user's first login may
  * come before any mail, when not even the home directory exists yet. */
@@ -201,6 +296,70 @@ static int take_lock(struct storage_mailbox *box, struct error *err)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- dovecot-uidlist ---- */
+
+static void dovecot_uidlist_warn(void *context, unsigned line,
+				 const char *why)
+{
+	struct storage_mailbox *box = context;
+	log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
+		"%s/%s:%u: %s; messages without a usable line keep "
+		"Roost's own UIDLs", box->path, MAILDIR_DOVECOT_UIDLIST_NAME,
+		line, why);
+}
+
+/* Reads dovecot-uidlist once per session: the snapshot's UIDLs come from
+ * what it said at open(), whatever Dovecot (if it still runs) does to it
+ * later. Any problem only costs the inherited UIDLs, never the session. */
+static void read_dovecot_uidlist(struct storage_mailbox *box)
+{
+	if (box->uidl_mode != MAILDIR_UIDL_DOVECOT)
+		return;
+	int fd = openat(box->root_fd, MAILDIR_DOVECOT_UIDLIST_NAME,
+			O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+			O_NOCTTY);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
+				"Cannot open %s/%s: %s", box->path,
+				MAILDIR_DOVECOT_UIDLIST_NAME, strerror(errno));
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MAILDIR_DOVECOT_UIDLIST_MAX_SIZE) {
+		log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
+			"Ignoring %s/%s: not a regular file of at most %d bytes",
+			box->path, MAILDIR_DOVECOT_UIDLIST_NAME,
+			MAILDIR_DOVECOT_UIDLIST_MAX_SIZE);
+		close(fd);
+		return;
+	}
+	size_t cap = (size_t)st.st_size;
+	char *buf = xmalloc(cap + 1);
+	size_t len = 0;
+	while (len < cap) {
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
+				"Cannot read %s/%s: %s", box->path,
+				MAILDIR_DOVECOT_UIDLIST_NAME, strerror(errno));
+			free(buf);
+			close(fd);
+			return;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	box->dovecot = maildir_dovecot_uidlist_parse(
+		box->pool, buf, len, dovecot_uidlist_warn, box);
+	free(buf);
 }
 
 /* ---- scanning ---- */
@@ -444,6 +603,27 @@ static int open_message_fd(struct storage_mailbox *box,
 
 /* ---- sizes, order, UIDLs ---- */
 
+/* Dovecot's W is the message's size with CRLF line ends. Roost's POP3
+ * size (message-wire.h) is the same except for a message whose last line
+ * has no line end: Roost sends a CRLF there, so it is 2 more. Reading
+ * only the last byte tells the two cases apart without reading the body;
+ * W is also checked against the file size (CRLF conversion never shrinks
+ * a message and at most doubles it). When W does not fit, the size is
+ * computed: a listed size that RETR does not match would break clients. */
+static bool dovecot_vsize_fits(int fd, uint64_t vsize)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return false;
+	uint64_t size = (uint64_t)st.st_size;
+	if (size == 0)
+		return vsize == 0;
+	if (vsize < size || vsize > 2 * size)
+		return false;
+	char last;
+	return pread(fd, &last, 1, st.st_size - 1) == 1 && last == '\n';
+}
+
 /* Fills in every size; drops messages deleted by someone else since the
  * scan. A message that exists but cannot be read fails the open: a
  * mailbox listed with a wrong size would break the client. */
@@ -467,9 +647,14 @@ static int compute_sizes(struct storage_mailbox *box, struct scan_list *list,
 			int fd = open_message_fd(box, m, &size_err);
 			if (fd < 0 && size_err.kind == ERROR_NOT_FOUND)
 				continue;
-			if (fd < 0 ||
-			    message_wire_size_fd(fd, &m->info.size,
-						 &size_err) < 0) {
+			bool use_w = fd >= 0 && m->dovecot != NULL &&
+				m->dovecot->have_vsize &&
+				dovecot_vsize_fits(fd, m->dovecot->vsize);
+			if (use_w)
+				m->info.size = m->dovecot->vsize;
+			else if (fd < 0 ||
+				 message_wire_size_fd(fd, &m->info.size,
+						      &size_err) < 0) {
 				if (fd >= 0)
 					close(fd);
 				error_set(err, size_err.kind == ERROR_PERM ?
@@ -478,6 +663,8 @@ static int compute_sizes(struct storage_mailbox *box, struct scan_list *list,
 				return -1;
 			}
 			close(fd);
+			/* a checked W is cached too: the next session then
+			 * does not even open the file */
 			maildir_size_cache_add(cache, m->base, m->info.size);
 		}
 		list->msgs[kept++] = *m;
@@ -518,25 +705,98 @@ static int message_cmp(const void *p1, const void *p2)
  * smallest n >= 2 not taken (or its digest, by the usual rule). All
  * unsuffixed UIDLs are claimed first, so an existing message called
  * "<base>-2" keeps its own UIDL. */
+/* With a dovecot-uidlist, twins are found by base name directly: the
+ * UIDL collisions below no longer tell them apart from an inherited UIDL
+ * that happens to equal a base name. */
+static void mark_twins(struct storage_mailbox *box, struct scan_list *list)
+{
+	struct maildir_hash *bases =
+		maildir_hash_create(box->pool, list->count);
+	bool created;
+	for (size_t i = 0; i < list->count; i++) {
+		struct maildir_message *m = &list->msgs[i];
+		struct maildir_hash_entry *e = maildir_hash_insert(
+			bases, m->base, strlen(m->base), &created);
+		if (created) {
+			e->value = i;
+		} else {
+			m->dup_base = true;
+			list->msgs[e->value].dup_base = true;
+		}
+	}
+}
+
+/* Claims uidl for message i when no other message has it. */
+static bool claim_uidl(struct storage_mailbox *box, struct scan_list *list,
+		       struct maildir_hash *taken, size_t i, const char *uidl,
+		       size_t *holder_r)
+{
+	bool created;
+	char *copy = pool_strdup(box->pool, uidl);
+	struct maildir_hash_entry *e =
+		maildir_hash_insert(taken, copy, strlen(copy), &created);
+	if (!created) {
+		*holder_r = (size_t)e->value;
+		return false;
+	}
+	e->value = i;
+	list->msgs[i].info.uidl = copy;
+	return true;
+}
+
+/*
+ * Messages listed in dovecot-uidlist claim the UIDLs Dovecot gave them
+ * before anything else, because clients know those. The rest get their
+ * base-name UIDL as without the file. The two forms cannot collide in
+ * practice: the default Dovecot form is 16 hex digits, while a maildir
+ * base name is "<time>.<unique>.<host>" and so contains dots (a P UIDL
+ * is whatever Dovecot stored; often the base name itself, which belongs
+ * to the same message). And should a strange base name or a P value equal
+ * an inherited UIDL anyway, the message claiming later falls through to
+ * the suffix rule below, so UIDLs stay unique; only that message's UIDL
+ * is then not the one Dovecot reported.
+ */
+static void assign_inherited_uidls(struct storage_mailbox *box,
+				   struct scan_list *list,
+				   struct maildir_hash *taken)
+{
+	char uidl[MAILDIR_UIDL_MAX + 1];
+	size_t holder;
+	for (size_t i = 0; i < list->count; i++) {
+		struct maildir_message *m = &list->msgs[i];
+		size_t base_len = strlen(m->base);
+		m->dovecot = maildir_dovecot_uidlist_lookup(box->dovecot,
+							    m->base, base_len);
+		if (m->dovecot == NULL)
+			continue;
+		maildir_dovecot_uidl(box->dovecot, m->dovecot, m->base,
+				     base_len, uidl);
+		(void)claim_uidl(box, list, taken, i, uidl, &holder);
+	}
+}
+
 static void assign_uidls(struct storage_mailbox *box, struct scan_list *list)
 {
 	struct maildir_hash *taken =
 		maildir_hash_create(box->pool, list->count);
 	char uidl[MAILDIR_UIDL_MAX + 1];
 	bool created;
+	size_t holder;
 
+	if (box->dovecot != NULL) {
+		mark_twins(box, list);
+		assign_inherited_uidls(box, list, taken);
+	}
 	for (size_t i = 0; i < list->count; i++) {
 		struct maildir_message *m = &list->msgs[i];
+		if (m->info.uidl != NULL)
+			continue;
 		maildir_uidl_from_base(m->base, strlen(m->base), uidl);
-		char *copy = pool_strdup(box->pool, uidl);
-		struct maildir_hash_entry *e =
-			maildir_hash_insert(taken, copy, strlen(copy), &created);
-		if (created) {
-			e->value = i;
-			m->info.uidl = copy;
-		} else {
+		if (!claim_uidl(box, list, taken, i, uidl, &holder) &&
+		    box->dovecot == NULL) {
+			/* the same base name: mark_twins() without a hash */
 			m->dup_base = true;
-			list->msgs[e->value].dup_base = true;
+			list->msgs[holder].dup_base = true;
 		}
 	}
 	for (size_t i = 0; i < list->count; i++) {
@@ -575,13 +835,10 @@ static struct storage_mailbox *maildir_open(pool_t *pool, const char *path,
 					    const struct storage_user *user,
 					    struct error *err)
 {
-	if (path == NULL || path[0] == '\0') {
-		error_set(err, ERROR_INVALID, "Empty maildir path");
-		return NULL;
-	}
 	struct storage_mailbox *box = pool_alloc(pool, sizeof(*box));
 	box->pool = pool;
-	box->path = pool_strdup(pool, path);
+	if (parse_location(box, path, err) < 0)
+		return NULL;
 	box->log_ctx.user = user != NULL ? pool_strdup(pool, user->user) : NULL;
 	box->root_fd = box->cur_fd = box->new_fd = box->lock_fd = -1;
 
@@ -600,6 +857,7 @@ static struct storage_mailbox *maildir_open(pool_t *pool, const char *path,
 	}
 	if (list.count > 1)   /* an empty mailbox has no array at all */
 		qsort(list.msgs, list.count, sizeof(*list.msgs), message_cmp);
+	read_dovecot_uidlist(box);
 	/* UIDLs before sizes: computing a size may have to find a renamed
 	 * file, which needs to know which base names are shared. */
 	assign_uidls(box, &list);

@@ -19,3 +19,5 @@ TESTS += tests/integration/test_mbox.py tests/integration/test_mbox_faults.py
 # The storage conformance kit (issue 5) against maildir, mbox and, when the
 # SDK installs, the example plugin.
 TESTS += tests/integration/test_storage_check.py
+# Dovecot maildir UIDLs from dovecot-uidlist (issue 10).
+TESTS += tests/integration/test_dovecot_uidl.py

@@ -6,6 +6,7 @@
 #include "message-wire.h"
 #include "maildir/maildir-name.h"
 #include "maildir/maildir-size-cache.h"
+#include "maildir/maildir-dovecot-uidlist.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -839,6 +840,459 @@ START_TEST(open_errors)
 }
 END_TEST
 
+/* ---- dovecot-uidlist ---- */
+
+#define DC_UIDVALIDITY 1700000000u
+
+/* Warnings the parser reported, as a bit per line number (< 64). */
+static uint64_t dc_warned;
+
+static void dc_record_warning(void *context, unsigned line, const char *why)
+{
+	(void)context;
+	ck_assert(why != NULL && why[0] != '\0');
+	ck_assert_uint_lt(line, 64);
+	dc_warned |= (uint64_t)1 << line;
+}
+
+static struct maildir_dovecot_uidlist *dc_parse(pool_t *pool, const char *s)
+{
+	dc_warned = 0;
+	return maildir_dovecot_uidlist_parse(pool, s, strlen(s),
+					     dc_record_warning, NULL);
+}
+
+/* Dovecot 2.3's default pop3_uidl_format, "%08Xu%08Xv". */
+static const char *dc_default_uidl(uint32_t uid, uint32_t uidvalidity)
+{
+	static char buf[4][32];
+	static int next;
+	char *p = buf[next++ % 4];
+	snprintf(p, sizeof(buf[0]), "%08X%08X", (unsigned)uid,
+		 (unsigned)uidvalidity);
+	return p;
+}
+
+static const char *dc_uidl_of(const struct maildir_dovecot_uidlist *list,
+			      const char *base)
+{
+	static char out[MAILDIR_UIDL_MAX + 1];
+	const struct maildir_dovecot_record *r =
+		maildir_dovecot_uidlist_lookup(list, base, strlen(base));
+	ck_assert_msg(r != NULL, "%s not listed", base);
+	maildir_dovecot_uidl(list, r, base, strlen(base), out);
+	return out;
+}
+
+START_TEST(dovecot_parse_v3)
+{
+	const char *file =
+		"3 V1700000000 N9 G3085f01b7f11094c501100008c4a11c1\n"
+		"1 W27 S25 :1700000001.M1P1.h\n"
+		/* an old-style line that kept its info part */
+		"2 P+OK-old.uidl :1700000002.M1P1.h:2,S\n"
+		/* fields Roost does not use, and one it will never know */
+		"3 O1 G0123abcd Z9 :1700000003.M1P1.h\n"
+		/* empty P: Dovecot's "the base file name" */
+		"5 P :1700000005.M1P1.h\n"
+		"8 W30 P1700000008.M1P1.h :1700000008.M1P1.h\n";
+	pool_t *pool = pool_create();
+	struct maildir_dovecot_uidlist *l = dc_parse(pool, file);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_uint_eq(dc_warned, 0);
+	ck_assert_uint_eq(maildir_dovecot_uidlist_uidvalidity(l), DC_UIDVALIDITY);
+	ck_assert_uint_eq(maildir_dovecot_uidlist_count(l), 5);
+
+	/* "%08X%08X", computed here rather than trusted from memory */
+	char want[32];
+	snprintf(want, sizeof(want), "%08X%08X", 1u, 1700000000u);
+	ck_assert_uint_eq(strlen(want), MAILDIR_DOVECOT_UIDL_LEN);
+	ck_assert_str_eq(dc_uidl_of(l, "1700000001.M1P1.h"), want);
+	ck_assert_str_eq(want, "000000016553F100");
+	ck_assert_str_eq(dc_uidl_of(l, "1700000003.M1P1.h"),
+			 dc_default_uidl(3, DC_UIDVALIDITY));
+	/* P overrides */
+	ck_assert_str_eq(dc_uidl_of(l, "1700000002.M1P1.h"), "+OK-old.uidl");
+	ck_assert_str_eq(dc_uidl_of(l, "1700000005.M1P1.h"), "1700000005.M1P1.h");
+	ck_assert_str_eq(dc_uidl_of(l, "1700000008.M1P1.h"), "1700000008.M1P1.h");
+
+	const struct maildir_dovecot_record *r =
+		maildir_dovecot_uidlist_lookup(l, "1700000001.M1P1.h", 17);
+	ck_assert(r->have_vsize);
+	ck_assert_uint_eq(r->vsize, 27);
+	ck_assert_ptr_null(r->pop3_uidl);
+	r = maildir_dovecot_uidlist_lookup(l, "1700000008.M1P1.h", 17);
+	ck_assert_uint_eq(r->uid, 8);
+	ck_assert_uint_eq(r->vsize, 30);
+	r = maildir_dovecot_uidlist_lookup(l, "1700000003.M1P1.h", 17);
+	ck_assert(!r->have_vsize);
+	/* S is not the POP3 size, and full names are not keys */
+	r = maildir_dovecot_uidlist_lookup(l, "1700000002.M1P1.h", 17);
+	ck_assert(!r->have_vsize);
+	ck_assert_ptr_null(maildir_dovecot_uidlist_lookup(
+		l, "1700000002.M1P1.h:2,S", 21));
+	ck_assert_ptr_null(maildir_dovecot_uidlist_lookup(l, "1700000004.M1P1.h",
+							  17));
+	/* large UIDs and UIDVALIDITYs fill all eight digits */
+	l = dc_parse(pool, "3 V4294967295 N4294967295\n"
+		     "4294967294 :big\n");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_str_eq(dc_uidl_of(l, "big"), "FFFFFFFEFFFFFFFF");
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(dovecot_parse_v1)
+{
+	pool_t *pool = pool_create();
+	struct maildir_dovecot_uidlist *l = dc_parse(pool,
+		"1 1700000000 4\n"
+		"1 1700000001.M1P1.h\n"
+		"3 1700000003.M1P1.h:2,S\n"
+		/* v1 has no fields: this whole rest is a (strange) name */
+		"4 W12 :x\n");
+	ck_assert_ptr_nonnull(l);
+	/* UID 4 is not below next UID 4 */
+	ck_assert_uint_eq(dc_warned, (uint64_t)1 << 4);
+	ck_assert_uint_eq(maildir_dovecot_uidlist_count(l), 2);
+	ck_assert_str_eq(dc_uidl_of(l, "1700000001.M1P1.h"),
+			 dc_default_uidl(1, DC_UIDVALIDITY));
+	ck_assert_str_eq(dc_uidl_of(l, "1700000003.M1P1.h"),
+			 dc_default_uidl(3, DC_UIDVALIDITY));
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(dovecot_parse_malformed_lines)
+{
+	char longp[128];
+	memset(longp, 'p', 80);
+	longp[80] = '\0';
+	char *file = NULL;
+	ck_assert_int_gt(asprintf(&file,
+		"3 V1700000000 N20\n"
+		"1 :good1\n"             /* 2 */
+		"x :nouid\n"             /* 3 */
+		"0 :zero\n"              /* 4 */
+		"7 :seven\n"             /* 5 */
+		"6 :descending\n"        /* 6 */
+		"8 W12x :badw\n"         /* 7: kept, W ignored */
+		"9 :\n"                  /* 8 */
+		"10 :sub/dir\n"          /* 9 */
+		"11 P%s :longp\n"        /* 10: kept, UID form */
+		"12 #x :badfield\n"      /* 11: kept, field ignored */
+		"13 :seven\n"            /* 12: kept, later line wins */
+		"\n"                     /* 13 */
+		"14\n"                   /* 14 */
+		"15 :torn", longp), 0);
+	pool_t *pool = pool_create();
+	struct maildir_dovecot_uidlist *l = dc_parse(pool, file);
+	free(file);
+	ck_assert_ptr_nonnull(l);
+	uint64_t want = 0;
+	const unsigned bad[] = { 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		want |= (uint64_t)1 << bad[i];
+	ck_assert_uint_eq(dc_warned, want);
+
+	ck_assert_str_eq(dc_uidl_of(l, "good1"), dc_default_uidl(1, DC_UIDVALIDITY));
+	ck_assert_str_eq(dc_uidl_of(l, "seven"), dc_default_uidl(13, DC_UIDVALIDITY));
+	ck_assert_str_eq(dc_uidl_of(l, "badw"), dc_default_uidl(8, DC_UIDVALIDITY));
+	ck_assert(!maildir_dovecot_uidlist_lookup(l, "badw", 4)->have_vsize);
+	ck_assert_str_eq(dc_uidl_of(l, "longp"), dc_default_uidl(11, DC_UIDVALIDITY));
+	ck_assert_str_eq(dc_uidl_of(l, "badfield"),
+			 dc_default_uidl(12, DC_UIDVALIDITY));
+	const char *gone[] = { "nouid", "zero", "descending", "sub", "torn", "" };
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		ck_assert_msg(maildir_dovecot_uidlist_lookup(l, gone[i],
+							     strlen(gone[i])) == NULL,
+			      "%s was accepted", gone[i]);
+	ck_assert_uint_eq(maildir_dovecot_uidlist_count(l), 5);
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(dovecot_parse_bad_headers)
+{
+	const char *headers[] = {
+		"",
+		"\n1 :a\n",
+		"2 V1 N2\n1 :a\n",          /* no such version */
+		"3 N2 G00\n1 :a\n",         /* no UIDVALIDITY */
+		"3 V0 N2\n1 :a\n",
+		"3 V1\n1 :a\n",             /* no next UID */
+		"3 V4294967296 N2\n1 :a\n", /* over 32 bits */
+		"3 Vx N2\n1 :a\n",
+		"1 x 2\n1 a\n",
+		"1 5\n1 a\n",
+		"3 V1 N2",                  /* torn */
+		"31 V1 N2\n1 :a\n",
+		"3 V1 N2\0\n1 :a\n",
+	};
+	pool_t *pool = pool_create();
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		dc_warned = 0;
+		size_t len = strlen(headers[i]);
+		if (i == sizeof(headers) / sizeof(headers[0]) - 1)
+			len = sizeof("3 V1 N2\0\n1 :a\n") - 1;
+		ck_assert_msg(maildir_dovecot_uidlist_parse(pool, headers[i], len,
+							    dc_record_warning,
+							    NULL) == NULL,
+			      "header %zu accepted", i);
+		ck_assert_uint_eq(dc_warned, (uint64_t)1 << 1);
+	}
+	/* spaces between header fields are fine, G and unknown keys too */
+	ck_assert_ptr_nonnull(dc_parse(pool, "3 V1  N2 G00 Qfoo\n"));
+	ck_assert_uint_eq(dc_warned, 0);
+	pool_destroy(pool);
+}
+END_TEST
+
+/* Opens md with the location suffix opt ("" or ":uidl=..."). */
+static struct storage_mailbox *open_box_opt(pool_t *pool, const char *rel,
+					    const char *opt, struct error *err)
+{
+	char loc[4200];
+	snprintf(loc, sizeof(loc), "%s%s", path_of(rel), opt);
+	error_clear(err);
+	return ops()->open(pool, loc, &test_user, err);
+}
+
+static const char *dc_lf_body = "Subject: a\n\nline one\nline two\n";
+static const char *dc_no_eol_body = "Subject: b\n\nno final newline";
+
+/* A maildir as Dovecot 2.3 leaves it after POP3 sessions: a uidlist with
+ * W sizes (Dovecot writes W only when the name has no ,W=) and a P for a
+ * message migrated from elsewhere, plus mail delivered later. */
+static char *dc_make_mailbox(void)
+{
+	make_maildir("md");
+	WRITE_STR("md/cur/1700000001.M1P1.h:2,S", dc_lf_body);
+	WRITE_STR("md/cur/1700000002.M1P1.h,S=3:2,S", "ab\n");
+	WRITE_STR("md/cur/1700000003.M1P1.h:2,", dc_no_eol_body);
+	WRITE_STR("md/cur/1700000004.M1P1.h:2,RS", "migrated\n");
+	WRITE_STR("md/new/1700000009.M1P1.later", "after the switch\n");
+	char *file = NULL;
+	ck_assert_int_gt(asprintf(&file,
+		"3 V%u N8 G3085f01b7f11094c501100008c4a11c1\n"
+		"1 W%llu :1700000001.M1P1.h\n"
+		"2 W5 :1700000002.M1P1.h,S=3\n"
+		"3 W%llu :1700000003.M1P1.h\n"
+		"4 Pmigrated-0042 W10 :1700000004.M1P1.h\n"
+		"6 W3 :1700000006.M1P1.h\n"      /* expunged since */
+		"7 W3 :garbage\n", DC_UIDVALIDITY,
+		(unsigned long long)message_wire_size(dc_lf_body,
+						      strlen(dc_lf_body)),
+		/* Dovecot's vsize: CRLF ends, no line end added */
+		(unsigned long long)message_wire_size(dc_no_eol_body,
+						      strlen(dc_no_eol_body)) - 2),
+		0);
+	WRITE_STR("md/dovecot-uidlist", file);
+	return file;
+}
+
+START_TEST(dovecot_uidls_in_session)
+{
+	char *file = dc_make_mailbox();
+	pool_t *pool = pool_create();
+	struct error err;
+	for (int session = 0; session < 2; session++) {
+		struct storage_mailbox *box = open_box(pool, "md", &err);
+		ck_assert_msg(box != NULL, "%s", err.message);
+		ck_assert_uint_eq(ops()->message_count(box), 5);
+		const struct storage_message_info *i0 = ops()->message_info(box, 0);
+		ck_assert_str_eq(i0->uidl, dc_default_uidl(1, DC_UIDVALIDITY));
+		ck_assert_str_eq(i0->uidl, "000000016553F100");
+		ck_assert_str_eq(ops()->message_info(box, 1)->uidl,
+				 dc_default_uidl(2, DC_UIDVALIDITY));
+		ck_assert_str_eq(ops()->message_info(box, 2)->uidl,
+				 dc_default_uidl(3, DC_UIDVALIDITY));
+		ck_assert_str_eq(ops()->message_info(box, 3)->uidl,
+				 "migrated-0042");
+		/* delivered after the switch: its base name, as always */
+		ck_assert_str_eq(ops()->message_info(box, 4)->uidl,
+				 "1700000009.M1P1.later");
+
+		/* W agrees with the computed size */
+		ck_assert_uint_eq(i0->size, message_wire_size(dc_lf_body,
+							      strlen(dc_lf_body)));
+		/* W is what counts when the file ends in a line end: 5, not
+		 * the 4 computed, proves the body was not read */
+		ck_assert_uint_eq(ops()->message_info(box, 1)->size, 5);
+		/* no final line end: Roost's wire size, which RETR sends */
+		ck_assert_uint_eq(ops()->message_info(box, 2)->size,
+				  message_wire_size(dc_no_eol_body,
+						    strlen(dc_no_eol_body)));
+		/* W=10 cannot be "migrated\n" (9 bytes -> 10 is fine) */
+		ck_assert_uint_eq(ops()->message_info(box, 3)->size, 10);
+		ck_assert_uint_eq(ops()->message_info(box, 4)->size, 18);
+		ops()->close(box);
+	}
+	/* never written by Roost */
+	size_t len;
+	ck_assert_str_eq(read_file("md/dovecot-uidlist", &len), file);
+	free(file);
+	/* the checked sizes went to Roost's own cache */
+	char *cache = read_file("md/roost-sizes", NULL);
+	ck_assert_ptr_nonnull(strstr(cache, "1700000002.M1P1.h,S=3 5\n"));
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(dovecot_implausible_w_is_recomputed)
+{
+	make_maildir("md");
+	WRITE_STR("md/cur/1700000001.M1P1.h:2,", "ab\n");
+	WRITE_STR("md/cur/1700000002.M1P1.h:2,", "ab\n");
+	WRITE_STR("md/cur/1700000003.M1P1.h:2,", "");
+	WRITE_STR("md/dovecot-uidlist", "3 V7 N4\n"
+		  "1 W2 :1700000001.M1P1.h\n"    /* below the file size */
+		  "2 W99 :1700000002.M1P1.h\n"   /* above twice the size */
+		  "3 W1 :1700000003.M1P1.h\n");  /* an empty file has 0 */
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_uint_eq(ops()->message_count(box), 3);
+	ck_assert_uint_eq(ops()->message_info(box, 0)->size, 4);
+	ck_assert_uint_eq(ops()->message_info(box, 1)->size, 4);
+	ck_assert_uint_eq(ops()->message_info(box, 2)->size, 0);
+	ck_assert_str_eq(ops()->message_info(box, 2)->uidl,
+			 dc_default_uidl(3, 7));
+	ops()->close(box);
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(dovecot_basename_option)
+{
+	char *file = dc_make_mailbox();
+	free(file);
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box =
+		open_box_opt(pool, "md", ":uidl=basename", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_uint_eq(ops()->message_count(box), 5);
+	ck_assert_str_eq(ops()->message_info(box, 0)->uidl, "1700000001.M1P1.h");
+	ck_assert_str_eq(ops()->message_info(box, 1)->uidl,
+			 "1700000002.M1P1.h,S=3");
+	ck_assert_str_eq(ops()->message_info(box, 3)->uidl, "1700000004.M1P1.h");
+	/* W ignored too: the computed size */
+	ck_assert_uint_eq(ops()->message_info(box, 1)->size, 4);
+	ops()->close(box);
+
+	/* explicit default */
+	rm_rf(path_of("md/roost-sizes"));
+	box = open_box_opt(pool, "md", ":uidl=dovecot", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_str_eq(ops()->message_info(box, 3)->uidl, "migrated-0042");
+	ops()->close(box);
+
+	const char *bad[] = { ":uidl=", ":uidl=Dovecot", ":uid=basename",
+			      ":uidl", ":uidl=basename:uidl=dovecot",
+			      ":uidl=basename:" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(open_box_opt(pool, "md", bad[i], &err) == NULL,
+			      "%s accepted", bad[i]);
+		ck_assert_int_eq(err.kind, ERROR_INVALID);
+	}
+	error_clear(&err);
+	ck_assert_ptr_null(ops()->open(pool, ":uidl=basename", &test_user, &err));
+	ck_assert_int_eq(err.kind, ERROR_INVALID);
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(dovecot_damaged_file_never_fails)
+{
+	make_maildir("md");
+	WRITE_STR("md/cur/1700000001.M1P1.h:2,", "a\n");
+	WRITE_STR("md/cur/1700000002.M1P1.h:2,", "b\n");
+	WRITE_STR("md/cur/1700000003.M1P1.h:2,", "c\n");
+	WRITE_STR("md/dovecot-uidlist", "3 V9 N9\n"
+		  "1 :1700000001.M1P1.h\n"
+		  "two :1700000002.M1P1.h\n"
+		  "3 :1700000003.M1P1.h");   /* torn */
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_str_eq(ops()->message_info(box, 0)->uidl, dc_default_uidl(1, 9));
+	ck_assert_str_eq(ops()->message_info(box, 1)->uidl, "1700000002.M1P1.h");
+	ck_assert_str_eq(ops()->message_info(box, 2)->uidl, "1700000003.M1P1.h");
+	ops()->close(box);
+
+	/* a broken header: Roost's UIDLs for all */
+	WRITE_STR("md/dovecot-uidlist", "9 V9 N9\n1 :1700000001.M1P1.h\n");
+	box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_str_eq(ops()->message_info(box, 0)->uidl, "1700000001.M1P1.h");
+	ops()->close(box);
+
+	/* not a regular file */
+	ck_assert_int_eq(unlink(path_of("md/dovecot-uidlist")), 0);
+	ck_assert_int_eq(mkdir(path_of("md/dovecot-uidlist"), 0700), 0);
+	box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_str_eq(ops()->message_info(box, 0)->uidl, "1700000001.M1P1.h");
+	ops()->close(box);
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(dovecot_uidls_stay_unique)
+{
+	make_maildir("md");
+	/* a dot-less name equal to an inherited UIDL (no delivery agent
+	 * makes such names; the rule must still hold) */
+	char twin[64];
+	snprintf(twin, sizeof(twin), "md/cur/%s:2,", dc_default_uidl(1, 5));
+	WRITE_STR("md/cur/1700000001.M1P1.h:2,", "a\n");
+	WRITE_STR(twin, "b\n");
+	/* two P values alike, and the same base name in new/ and cur/ */
+	WRITE_STR("md/cur/1700000002.M1P1.h:2,", "c\n");
+	WRITE_STR("md/cur/1700000003.M1P1.h:2,", "d\n");
+	WRITE_STR("md/cur/1700000004.M1P1.h:2,S", "e\n");
+	WRITE_STR("md/new/1700000004.M1P1.h", "f\n");
+	WRITE_STR("md/dovecot-uidlist", "3 V5 N9\n"
+		  "1 :1700000001.M1P1.h\n"
+		  "2 Psame :1700000002.M1P1.h\n"
+		  "3 Psame :1700000003.M1P1.h\n"
+		  "4 :1700000004.M1P1.h\n");
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	unsigned count = ops()->message_count(box);
+	ck_assert_uint_eq(count, 6);
+	for (unsigned i = 0; i < count; i++) {
+		const char *u = ops()->message_info(box, i)->uidl;
+		ck_assert(maildir_uidl_is_valid(u, strlen(u)));
+		for (unsigned j = 0; j < i; j++)
+			ck_assert_str_ne(u, ops()->message_info(box, j)->uidl);
+	}
+	/* inherited UIDLs win */
+	int inherited = find_uidl(box, dc_default_uidl(1, 5));
+	ck_assert_int_ge(inherited, 0);
+	char body[8];
+	size_t n = read_message(box, (unsigned)inherited, body, sizeof(body));
+	ck_assert_mem_eq(body, "a\n", n);
+	ck_assert_int_ge(find_uidl(box, "same"), 0);
+	ck_assert_int_ge(find_uidl(box, dc_default_uidl(4, 5)), 0);
+	/* twins stay apart: deleting one leaves the other */
+	int t = find_uidl(box, dc_default_uidl(4, 5));
+	bool deleted[6] = { false };
+	deleted[t] = true;
+	ck_assert_int_eq(ops()->commit_deletions(box, deleted, &err), 0);
+	ops()->close(box);
+	ck_assert_int_eq(exists("md/cur/1700000004.M1P1.h:2,S") +
+			 exists("md/cur/1700000004.M1P1.h:2,") +
+			 exists("md/new/1700000004.M1P1.h"), 1);
+	pool_destroy(pool);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("maildir");
@@ -873,6 +1327,19 @@ int main(void)
 	tcase_add_test(tc, odd_names_get_digest_uidls);
 	tcase_add_test(tc, cache_pruned_by_module);
 	tcase_add_test(tc, open_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dovecot-uidlist");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, dovecot_parse_v3);
+	tcase_add_test(tc, dovecot_parse_v1);
+	tcase_add_test(tc, dovecot_parse_malformed_lines);
+	tcase_add_test(tc, dovecot_parse_bad_headers);
+	tcase_add_test(tc, dovecot_uidls_in_session);
+	tcase_add_test(tc, dovecot_implausible_w_is_recomputed);
+	tcase_add_test(tc, dovecot_basename_option);
+	tcase_add_test(tc, dovecot_damaged_file_never_fails);
+	tcase_add_test(tc, dovecot_uidls_stay_unique);
 	suite_add_tcase(s, tc);
 
 	SRunner *r = srunner_create(s);
