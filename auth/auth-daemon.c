@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -603,6 +604,7 @@ int auth_main(const struct auth_params *p)
 {
 	memset(&A, 0, sizeof(A));
 	A.set = p->set;
+	pid_t master = getppid();
 	if (sodium_init() < 0) {
 		log_error("libsodium initialisation failed");
 		return 1;
@@ -621,6 +623,14 @@ int auth_main(const struct auth_params *p)
 	if (p->privileged && drop_to_auth_user(p->set) < 0) {
 		pool_destroy(pool);
 		return 1;
+	}
+	/* Nothing can use us once the master is gone: go with it. Set after
+	 * the uid change, which clears it; the getppid() check closes the
+	 * window in which the master could have died already. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master) {
+		pool_destroy(pool);
+		return 0;
 	}
 
 	A.loop = event_loop_create();

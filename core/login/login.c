@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -816,6 +817,7 @@ int login_main(const struct login_params *p)
 	struct error err;
 	memset(&L, 0, sizeof(L));
 	L.set = p->set;
+	pid_t master = getppid();
 	L.master_fd = p->master_fd;
 	L.listeners = p->listeners;
 	L.listeners_count = p->listeners_count;
@@ -843,6 +845,15 @@ int login_main(const struct login_params *p)
 	if (p->privileged && drop_privileges(p->set, p->set->login_chroot, &err) < 0) {
 		log_error("%s", err.message);
 		return 1;
+	}
+	/* Also noticed through the master socket's EOF; this covers a
+	 * process that is busy elsewhere. Set after the uid change (which
+	 * clears it); getppid() catches a master that died before. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master) {
+		tls_context_free(L.tls);
+		module_unload_all();
+		return 0;
 	}
 
 	L.loop = event_loop_create();

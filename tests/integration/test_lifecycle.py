@@ -238,6 +238,22 @@ def read_until_eof(sock, timeout):
 
 
 @R.test
+def no_orphans_when_the_master_is_killed():
+    """A master killed with SIGKILL (no chance to clean up) must not leave
+    login or auth processes behind."""
+    srv = R.server(rt.Server("orphans"))
+    srv.add_user("olga", "secret")
+    srv.start()
+    kids = wait_for(lambda: srv.children() if len(srv.children()) >= 3 else None,
+                    "auth and two login processes")
+    os.kill(srv.proc.pid, signal.SIGKILL)
+    srv.proc.wait(timeout=5)
+    wait_for(lambda: not [p for p in kids if rt.pid_alive(p)],
+             "login and auth processes to exit after their master died")
+    srv.proc = None   # killed on purpose: no clean-stop check for it
+
+
+@R.test
 def idle_timeout_before_login():
     s = socket.create_connection(("127.0.0.1", T.pop3_port), timeout=5)
     data, eof = read_until_eof(s, 5)
