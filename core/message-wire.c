@@ -62,6 +62,17 @@ static void wire_line_content(struct message_wire *w)
 	w->header_line_empty = false;
 }
 
+/* Index of the first CR or LF in in[from..len), or len. Two memchr()
+ * calls (vectorised in glibc) instead of a byte loop: RETR spends most of
+ * its CPU here. */
+static size_t next_line_end(const char *in, size_t from, size_t len)
+{
+	const char *nl = memchr(in + from, '\n', len - from);
+	size_t limit = nl != NULL ? (size_t)(nl - in) : len;
+	const char *cr = memchr(in + from, '\r', limit - from);
+	return cr != NULL ? (size_t)(cr - in) : limit;
+}
+
 size_t message_wire_convert(struct message_wire *w, const char *in, size_t len,
 			    struct buffer *out)
 {
@@ -110,7 +121,9 @@ size_t message_wire_convert(struct message_wire *w, const char *in, size_t len,
 			span = i;
 		}
 		wire_line_content(w);
-		i++;
+		/* Up to the next line end everything is plain content (a dot
+		 * only matters at the start of a line): skip it at once. */
+		i = next_line_end(in, i + 1, len);
 	}
 	wire_emit(w, out, in + span, i - span);
 	return len;
