@@ -25,11 +25,15 @@
 #define ROOST_STORAGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
 #include "pool.h"
+
+/* RFC 1939 §7: a UIDL is 1..70 octets of 0x21..0x7E. */
+#define STORAGE_UIDL_MAX 70
 
 struct storage_mailbox;          /* defined by each module */
 struct storage_message_reader;   /* defined by each module */
@@ -68,5 +72,23 @@ struct storage_ops {
 				const bool *deleted, struct error *err);
 	void (*close)(struct storage_mailbox *box);
 };
+
+/* True when s[0..len) may be sent as a UIDL (see STORAGE_UIDL_MAX). */
+bool storage_uidl_is_valid(const char *s, size_t len);
+
+/* One "key=value" option of a mail location. */
+struct storage_location_option {
+	const char *key;
+	const char *value;
+};
+
+/* Splits a location "PATH[:key=value]..." (what open() receives) into the
+ * path and its options, all allocated from pool. An empty path, an option
+ * without '=' or a key given twice is ERROR_INVALID with a message that
+ * starts with module_name; which keys exist is the module's business. */
+int storage_location_split(pool_t *pool, const char *location,
+			   const char *module_name, const char **path_r,
+			   struct storage_location_option **options_r,
+			   unsigned *count_r, struct error *err);
 
 #endif

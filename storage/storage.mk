@@ -1,4 +1,6 @@
-# storage.h is installed with the other SDK headers (sdk.mk).
+# storage.h is installed with the other SDK headers (sdk.mk); its shared
+# helpers live in libroost so that third-party plugins can use them.
+core_libroost_la_SOURCES += storage/storage-uidl.c storage/storage-location.c
 
 MAILDIR_SOURCES = \
 	storage/maildir/maildir-name.c storage/maildir/maildir-name.h \

@@ -47,7 +47,7 @@
  * beyond it are not listed in this session. */
 #define EML_MAX_MESSAGES 100000
 /* RFC 1939 §7: a unique-id is 1 to 70 characters in 0x21..0x7E. */
-#define EML_UIDL_MAX 70
+#define EML_UIDL_MAX STORAGE_UIDL_MAX
 
 struct eml_message {
 	struct storage_message_info info;
@@ -73,19 +73,6 @@ struct storage_message_reader {
 	const char *path;
 	int fd;
 };
-
-static bool uidl_usable(const char *s)
-{
-	size_t len = strlen(s);
-	if (len == 0 || len > EML_UIDL_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x21 || c > 0x7e)
-			return false;
-	}
-	return true;
-}
 
 /* 128 bits of two FNV-1a hashes: plenty to keep digests of distinct names
  * apart; a collision is still detected at open() (uidls_unique()). */
@@ -197,7 +184,7 @@ static int snapshot_message(struct storage_mailbox *box, pool_t *pool,
 	m->stored_size = st.st_size;
 	m->mtime = st.st_mtim;
 	m->info.size = size;
-	m->info.uidl = uidl_usable(name) ? name : uidl_digest(pool, name);
+	m->info.uidl = storage_uidl_is_valid(name, strlen(name)) ? name : uidl_digest(pool, name);
 	return 1;
 }
 

@@ -136,7 +136,7 @@ static void parse_field(struct uidlist_parser *p,
 		*have_p = true;
 		if (vlen == 0)
 			rec->pop3_uidl = "";
-		else if (maildir_uidl_is_valid(value, vlen))
+		else if (storage_uidl_is_valid(value, vlen))
 			rec->pop3_uidl = pool_strndup(p->pool, value, vlen);
 		else
 			/* Dovecot would send it as is; RFC 1939 forbids it,

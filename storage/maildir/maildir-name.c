@@ -67,22 +67,10 @@ void maildir_name_parse(const char *name, struct maildir_name *r)
 	parse_time(name, r->base_len, r);
 }
 
-bool maildir_uidl_is_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > MAILDIR_UIDL_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x21 || c > 0x7e)
-			return false;
-	}
-	return true;
-}
-
 void maildir_uidl_from_base(const char *base, size_t len,
 			    char out[MAILDIR_UIDL_MAX + 1])
 {
-	if (maildir_uidl_is_valid(base, len)) {
+	if (storage_uidl_is_valid(base, len)) {
 		memcpy(out, base, len);
 		out[len] = '\0';
 		return;

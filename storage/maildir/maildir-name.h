@@ -21,11 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage.h"
+
 /* Longest directory entry name we handle: Linux NAME_MAX. Longer strings
  * (from a corrupt size cache, say) cannot name a message. */
 #define MAILDIR_NAME_MAX 255
-/* RFC 1939 §7: a unique-id is 1 to 70 octets. */
-#define MAILDIR_UIDL_MAX 70
+#define MAILDIR_UIDL_MAX STORAGE_UIDL_MAX
 /* Bytes of BLAKE2b output in a digest UIDL: 128 bits makes collisions
  * between different base names negligible, and "H" + 32 hex fits in 70. */
 #define MAILDIR_UIDL_DIGEST_BYTES 16
@@ -47,8 +48,6 @@ struct maildir_name {
  * malformed are reported as absent; parsing never fails. */
 void maildir_name_parse(const char *name, struct maildir_name *r);
 
-/* True when s[0..len) can be used as a UIDL unchanged. */
-bool maildir_uidl_is_valid(const char *s, size_t len);
 
 /* Writes the UIDL of base[0..len) (see the rule above) to out, with a NUL. */
 void maildir_uidl_from_base(const char *base, size_t len,

@@ -152,55 +152,31 @@ static void close_fd(int *fd)
 
 /* ---- opening the directory ---- */
 
-/* Splits "PATH[:key=value]..." (see the top of this file). Unknown or
- * repeated options are errors: a typo must not silently change UIDLs. */
+/* "PATH[:uidl=dovecot|basename]" (see the top of this file). Unknown
+ * options are errors: a typo must not silently change UIDLs. */
 static int parse_location(struct storage_mailbox *box, const char *location,
 			  struct error *err)
 {
-	const char *colon = location != NULL ? strchr(location, ':') : NULL;
-	size_t path_len = location == NULL ? 0 : colon != NULL ?
-		(size_t)(colon - location) : strlen(location);
-	if (path_len == 0) {
-		error_set(err, ERROR_INVALID, "Empty maildir path");
+	struct storage_location_option *opts;
+	unsigned count;
+	if (storage_location_split(box->pool, location, "maildir", &box->path,
+				   &opts, &count, err) < 0)
 		return -1;
-	}
-	box->path = pool_strndup(box->pool, location, path_len);
 	box->uidl_mode = MAILDIR_UIDL_DOVECOT;
-	bool seen_uidl = false;
-	while (colon != NULL) {
-		const char *opt = colon + 1;
-		colon = strchr(opt, ':');
-		size_t len = colon != NULL ? (size_t)(colon - opt) : strlen(opt);
-		const char *eq = memchr(opt, '=', len);
-		if (eq == NULL) {
+	for (unsigned i = 0; i < count; i++) {
+		if (strcmp(opts[i].key, "uidl") != 0) {
 			error_set(err, ERROR_INVALID,
-				  "maildir: option '%.*s' is not key=value",
-				  (int)len, opt);
+				  "maildir: unknown option '%s' (known: uidl)", opts[i].key);
 			return -1;
 		}
-		size_t klen = (size_t)(eq - opt);
-		const char *value = eq + 1;
-		size_t vlen = len - klen - 1;
-		if (klen != 4 || memcmp(opt, "uidl", 4) != 0) {
-			error_set(err, ERROR_INVALID,
-				  "maildir: unknown option '%.*s' (known: uidl)",
-				  (int)klen, opt);
-			return -1;
-		}
-		if (seen_uidl) {
-			error_set(err, ERROR_INVALID,
-				  "maildir: option 'uidl' given twice");
-			return -1;
-		}
-		seen_uidl = true;
-		if (vlen == 7 && memcmp(value, "dovecot", 7) == 0)
+		if (strcmp(opts[i].value, "dovecot") == 0)
 			box->uidl_mode = MAILDIR_UIDL_DOVECOT;
-		else if (vlen == 8 && memcmp(value, "basename", 8) == 0)
+		else if (strcmp(opts[i].value, "basename") == 0)
 			box->uidl_mode = MAILDIR_UIDL_BASENAME;
 		else {
 			error_set(err, ERROR_INVALID,
-				  "maildir: invalid uidl=%.*s "
-				  "(use dovecot or basename)", (int)vlen, value);
+				  "maildir: invalid uidl=%s (use dovecot or basename)",
+				  opts[i].value);
 			return -1;
 		}
 	}

@@ -1,6 +1,7 @@
 /* Parsing of the mbox mail location and its options; see mbox-location.h. */
 #include "config.h"
 #include "mbox-location.h"
+#include "storage.h"
 #include "decimal.h"
 
 #include <stdbool.h>
@@ -76,51 +77,26 @@ int mbox_location_parse(pool_t *pool, const char *location,
 	loc_r->lock_count = 2;
 	loc_r->lock_timeout_ms = MBOX_LOCK_TIMEOUT_DEFAULT_MS;
 
-	const char *colon = location != NULL ? strchr(location, ':') : NULL;
-	size_t path_len = location == NULL ? 0 : colon != NULL ?
-		(size_t)(colon - location) : strlen(location);
-	if (path_len == 0) {
-		error_set(err, ERROR_INVALID, "mbox: empty mailbox path");
+	struct storage_location_option *opts;
+	unsigned count;
+	if (storage_location_split(pool, location, "mbox", &loc_r->path, &opts,
+				   &count, err) < 0)
 		return -1;
-	}
-	loc_r->path = pool_strndup(pool, location, path_len);
-	bool seen_lock = false, seen_timeout = false;
-	while (colon != NULL) {
-		const char *opt = colon + 1;
-		colon = strchr(opt, ':');
-		size_t len = colon != NULL ? (size_t)(colon - opt) : strlen(opt);
-		const char *eq = memchr(opt, '=', len);
-		if (eq == NULL) {
-			error_set(err, ERROR_INVALID,
-				  "mbox: option '%.*s' is not key=value", (int)len,
-				  opt);
-			return -1;
-		}
-		size_t klen = (size_t)(eq - opt);
-		const char *value = eq + 1;
-		size_t vlen = len - klen - 1;
-		bool *seen;
+	for (unsigned i = 0; i < count; i++) {
+		const char *value = opts[i].value;
 		int ret;
-		if (klen == 4 && memcmp(opt, "lock", 4) == 0) {
-			seen = &seen_lock;
-			ret = parse_locks(value, vlen, loc_r, err);
-		} else if (klen == 12 && memcmp(opt, "lock_timeout", 12) == 0) {
-			seen = &seen_timeout;
-			ret = parse_timeout(value, vlen, loc_r, err);
+		if (strcmp(opts[i].key, "lock") == 0) {
+			ret = parse_locks(value, strlen(value), loc_r, err);
+		} else if (strcmp(opts[i].key, "lock_timeout") == 0) {
+			ret = parse_timeout(value, strlen(value), loc_r, err);
 		} else {
 			error_set(err, ERROR_INVALID,
-				  "mbox: unknown option '%.*s' (known: lock, lock_timeout)",
-				  (int)klen, opt);
+				  "mbox: unknown option '%s' (known: lock, lock_timeout)",
+				  opts[i].key);
 			return -1;
 		}
 		if (ret < 0)
 			return -1;
-		if (*seen) {
-			error_set(err, ERROR_INVALID, "mbox: option '%.*s' given twice",
-				  (int)klen, opt);
-			return -1;
-		}
-		*seen = true;
 	}
 	return 0;
 }

@@ -20,18 +20,6 @@ static crypto_generichash_state *hash_state(struct mbox_parser *p)
 	return (crypto_generichash_state *)at;
 }
 
-bool mbox_uidl_is_valid(const char *s, size_t len)
-{
-	if (len < 1 || len > MBOX_UIDL_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x21 || c > 0x7e)
-			return false;
-	}
-	return true;
-}
-
 static void message_start(struct mbox_parser *p, uint64_t from_offset)
 {
 	memset(&p->cur, 0, sizeof(p->cur));
@@ -177,7 +165,7 @@ static void check_x_uidl(struct mbox_parser *p)
 			       p->prefix[end - 1] == ' ' ||
 			       p->prefix[end - 1] == '\t'))
 		end--;
-	if (!mbox_uidl_is_valid(p->prefix + start, end - start))
+	if (!storage_uidl_is_valid(p->prefix + start, end - start))
 		return;
 	memcpy(p->cur.x_uidl, p->prefix + start, end - start);
 	p->cur.x_uidl[end - start] = '\0';

@@ -39,11 +39,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage.h"
+
 /* 128-bit digest: collisions between different messages of one mailbox
  * are out of reach, and 32 hex digits keep the UIDL well under 70. */
 #define MBOX_HASH_BYTES 16
-/* RFC 1939 §7: a UIDL is 1 to 70 octets. */
-#define MBOX_UIDL_MAX 70
+#define MBOX_UIDL_MAX STORAGE_UIDL_MAX
 /* How much of a line's start (after a run of '>') is looked at: enough
  * for "X-UIDL:", some blanks and a 70-octet value plus the line end. A
  * longer X-UIDL line is not a valid UIDL anyway. */
@@ -104,7 +105,5 @@ void mbox_parser_feed(struct mbox_parser *p, const void *data, size_t len);
 /* End of input: reports the last message. */
 void mbox_parser_finish(struct mbox_parser *p);
 
-/* True when s[0..len) is 1..70 octets of 0x21..0x7E. */
-bool mbox_uidl_is_valid(const char *s, size_t len);
 
 #endif

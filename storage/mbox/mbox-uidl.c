@@ -42,7 +42,7 @@ static bool set_add(struct uidl_set *set, const char *s)
 
 static const char *base_of(pool_t *pool, const struct mbox_uidl_input *in)
 {
-	if (in->x_uidl != NULL && mbox_uidl_is_valid(in->x_uidl,
+	if (in->x_uidl != NULL && storage_uidl_is_valid(in->x_uidl,
 						     strlen(in->x_uidl)))
 		return pool_strdup(pool, in->x_uidl);
 	char hex[MBOX_HASH_BYTES * 2 + 1];

@@ -9,7 +9,7 @@
  *  - ,S= / ,W= sizes and the delivery time, when reported, are really
  *    spelled in the base name, and microseconds are below 1000000;
  *  - any UIDL produced is 1..70 chars of 0x21..0x7E: the base name itself
- *    when maildir_uidl_is_valid() says so, otherwise "H" and 32 lower-case
+ *    when storage_uidl_is_valid() says so, otherwise "H" and 32 lower-case
  *    hex digits; the same base always gives the same UIDL. The raw input
  *    bytes (NULs included) are also turned into a UIDL.
  */
@@ -32,14 +32,14 @@ static void check_uidl(const char *base, size_t len)
 		FUZZ_CHECK((unsigned char)out[i] >= 0x21 &&
 			   (unsigned char)out[i] <= 0x7e,
 			   "UIDL byte %zu is 0x%02x", i, (unsigned char)out[i]);
-	FUZZ_CHECK(maildir_uidl_is_valid(out, n), "UIDL '%s' is not valid", out);
+	FUZZ_CHECK(storage_uidl_is_valid(out, n), "UIDL '%s' is not valid", out);
 
 	bool valid = len >= 1 && len <= MAILDIR_UIDL_MAX;
 	for (size_t i = 0; valid && i < len; i++)
 		valid = (unsigned char)base[i] >= 0x21 &&
 			(unsigned char)base[i] <= 0x7e;
-	FUZZ_CHECK(maildir_uidl_is_valid(base, len) == valid,
-		   "maildir_uidl_is_valid disagrees with the rule");
+	FUZZ_CHECK(storage_uidl_is_valid(base, len) == valid,
+		   "storage_uidl_is_valid disagrees with the rule");
 	if (valid) {
 		FUZZ_CHECK(n == len && memcmp(out, base, len) == 0,
 			   "a valid base name did not become its own UIDL");

@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   m->end_offset == size, "message %zu does not tile", i);
 		size_t ulen = strnlen(m->x_uidl, sizeof(m->x_uidl));
 		FUZZ_CHECK(ulen < sizeof(m->x_uidl), "X-UIDL not terminated");
-		FUZZ_CHECK(ulen == 0 || mbox_uidl_is_valid(m->x_uidl, ulen),
+		FUZZ_CHECK(ulen == 0 || storage_uidl_is_valid(m->x_uidl, ulen),
 			   "invalid X-UIDL reported");
 
 		struct content a, b;

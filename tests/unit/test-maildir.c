@@ -222,12 +222,12 @@ START_TEST(uidl_rule)
 	ck_assert_str_eq(uidl, "1700000000.M1P1.host");
 
 	memset(base, 'a', 70);
-	ck_assert(maildir_uidl_is_valid(base, 70));
+	ck_assert(storage_uidl_is_valid(base, 70));
 	maildir_uidl_from_base(base, 70, uidl);
 	ck_assert_uint_eq(strlen(uidl), 70);
 
 	memset(base, 'a', 71);
-	ck_assert(!maildir_uidl_is_valid(base, 71));
+	ck_assert(!storage_uidl_is_valid(base, 71));
 	maildir_uidl_from_base(base, 71, uidl);
 	ck_assert_uint_eq(strlen(uidl), 33);
 	ck_assert_int_eq(uidl[0], 'H');
@@ -241,14 +241,14 @@ START_TEST(uidl_rule)
 
 	char other[MAILDIR_UIDL_MAX + 1];
 	maildir_uidl_from_base("with space", 10, other);
-	ck_assert(!maildir_uidl_is_valid("with space", 10));
+	ck_assert(!storage_uidl_is_valid("with space", 10));
 	ck_assert_int_eq(other[0], 'H');
 	ck_assert_str_ne(other, uidl);
-	ck_assert(!maildir_uidl_is_valid("caf\xc3\xa9", 5));
-	ck_assert(!maildir_uidl_is_valid("", 0));
+	ck_assert(!storage_uidl_is_valid("caf\xc3\xa9", 5));
+	ck_assert(!storage_uidl_is_valid("", 0));
 	maildir_uidl_from_base("", 0, other);
 	ck_assert_uint_eq(strlen(other), 33);
-	ck_assert(maildir_uidl_is_valid(other, strlen(other)));
+	ck_assert(storage_uidl_is_valid(other, strlen(other)));
 }
 END_TEST
 
@@ -723,7 +723,7 @@ START_TEST(duplicate_base_names)
 	char bodies[7][32];
 	for (unsigned i = 0; i < count; i++) {
 		const char *u = ops()->message_info(box, i)->uidl;
-		ck_assert(maildir_uidl_is_valid(u, strlen(u)));
+		ck_assert(storage_uidl_is_valid(u, strlen(u)));
 		for (unsigned j = 0; j < i; j++)
 			ck_assert_str_ne(u, uidls[j]);
 		strcpy(uidls[i], u);
@@ -791,7 +791,7 @@ START_TEST(odd_names_get_digest_uidls)
 		const char *u = ops()->message_info(box, i)->uidl;
 		ck_assert_uint_eq(strlen(u), 33);
 		ck_assert_int_eq(u[0], 'H');
-		ck_assert(maildir_uidl_is_valid(u, strlen(u)));
+		ck_assert(storage_uidl_is_valid(u, strlen(u)));
 	}
 	ck_assert_str_eq(ops()->message_info(box, 1)->uidl, want);
 	ops()->close(box);
@@ -1268,7 +1268,7 @@ START_TEST(dovecot_uidls_stay_unique)
 	ck_assert_uint_eq(count, 6);
 	for (unsigned i = 0; i < count; i++) {
 		const char *u = ops()->message_info(box, i)->uidl;
-		ck_assert(maildir_uidl_is_valid(u, strlen(u)));
+		ck_assert(storage_uidl_is_valid(u, strlen(u)));
 		for (unsigned j = 0; j < i; j++)
 			ck_assert_str_ne(u, ops()->message_info(box, j)->uidl);
 	}

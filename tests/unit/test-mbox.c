@@ -189,7 +189,7 @@ static void load(struct box_contents *c, const char *opts)
 		c->size[i] = info->size;
 		ck_assert_uint_eq(info->size,
 				  message_wire_size(c->data[i], c->len[i]));
-		ck_assert(mbox_uidl_is_valid(info->uidl, strlen(info->uidl)));
+		ck_assert(storage_uidl_is_valid(info->uidl, strlen(info->uidl)));
 		strcpy(c->uidl[i], info->uidl);
 	}
 	ops->close(box);
