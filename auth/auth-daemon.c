@@ -318,6 +318,10 @@ static void run_step(struct auth_request *req, bool have, const unsigned char *d
 	case SASL_STATUS_DONE:
 		finish_sasl(req);
 		return;
+	case SASL_STATUS_NEED_CREDENTIALS:
+	case SASL_STATUS_SUCCESS:
+	case SASL_STATUS_FAILED:
+		/* Not reached until the credential mechanisms exist. */
 	case SASL_STATUS_MALFORMED:
 		reply_fail_now(req, "malformed");
 		return;

@@ -10,7 +10,14 @@
  * A passdb must not let a client tell an unknown user from a wrong
  * password, in the answer or in timing: for an unknown user it runs a
  * verification of the same cost (password_verify_dummy()) before answering
- * PASSDB_USER_UNKNOWN. Calls are synchronous and run in the auth process.
+ * PASSDB_USER_UNKNOWN.
+ *
+ * Calls are synchronous and may block (a PAM conversation, a database
+ * round trip): the auth process runs them in its auth worker processes,
+ * one call at a time per worker, so a module needs no locking and no event
+ * loop, and a slow call stalls only the worker that makes it. Each worker
+ * has its own instance from create(), so a database module's connection
+ * per instance gives a pool of auth_worker_processes connections.
  */
 #ifndef ROOST_AUTH_MODULE_H
 #define ROOST_AUTH_MODULE_H
@@ -57,6 +64,18 @@ struct passdb_ops {
 	/* Optional: frees what the instance holds outside the create()
 	 * pool (caches), before that pool is destroyed. */
 	void (*destroy)(void *db);
+	/* Optional: the stored password of user, always as "{SCHEME}data"
+	 * (the module prefixes its default scheme when the database has
+	 * none), in *stored_r from request_pool, plus fields_r as for
+	 * verify_plain. Mechanisms that need more than a plaintext to check
+	 * (CRAM-MD5, SCRAM-SHA-256, APOP) run only against passdbs that have
+	 * this. PASSDB_USER_UNKNOWN needs no dummy work here: the caller
+	 * fakes the exchange itself. PASSDB_PASSWORD_MISMATCH is not used. */
+	enum passdb_result (*lookup_credentials)(void *db, pool_t *request_pool,
+						 const char *user,
+						 const char **stored_r,
+						 struct auth_user_fields *fields_r,
+						 struct error *err);
 };
 
 struct userdb_ops {
