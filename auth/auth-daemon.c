@@ -192,6 +192,9 @@ static int verify_credentials(struct auth_request *req, const char *user,
 		case PASSDB_PASSWORD_MISMATCH:
 			log_failure(req, user, "password mismatch");
 			return 0;
+		case PASSDB_ACCOUNT_DISABLED:
+			log_failure(req, user, err.message);
+			return 0;
 		case PASSDB_INTERNAL_ERROR: {
 			struct log_context ctx = { .user = user, .remote = req->rip };
 			log_msg(LOG_LEVEL_ERROR, &ctx, "passdb %s: %s",

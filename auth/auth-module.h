@@ -49,6 +49,10 @@ enum passdb_result {
 	PASSDB_USER_UNKNOWN,
 	PASSDB_PASSWORD_MISMATCH,
 	PASSDB_INTERNAL_ERROR,     /* err says why; client gets [SYS/TEMP] */
+	/* The password is right but the account may not log in (expired,
+	 * locked, password change required): err says which, for the log
+	 * only; the client gets the same answer as for a wrong password. */
+	PASSDB_ACCOUNT_DISABLED,
 };
 
 struct passdb_ops {

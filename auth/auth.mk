@@ -45,3 +45,6 @@ TESTS += tests/unit/test-auth-penalty
 tests_unit_test_auth_penalty_SOURCES = tests/unit/test-auth-penalty.c auth/auth-penalty.c
 tests_unit_test_auth_penalty_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_auth_penalty_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
+
+include auth/pam/pam.mk
+include auth/sql/sql.mk

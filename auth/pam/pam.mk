@@ -1,0 +1,1 @@
+# PAM passdb (issue 4). Included from auth/auth.mk.

@@ -1,0 +1,2 @@
+# SQL passdb/userdb drivers, SQLite and PostgreSQL (issue 4). Included from
+# auth/auth.mk.
