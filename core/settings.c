@@ -27,7 +27,12 @@ const struct config_setting_def settings_root_defs[] = {
 	  "required", "no|yes|required" },
 	ROOT_DEF("ssl_cert", CONFIG_TYPE_STRING, ssl_cert, NULL),
 	ROOT_DEF("ssl_key", CONFIG_TYPE_STRING, ssl_key, NULL),
-	ROOT_DEF("ssl_priority", CONFIG_TYPE_STRING, ssl_priority, "NORMAL"),
+	/* TLS 1.2 and 1.3 only, AEAD ciphers only, forward-secret key
+	 * exchange only (no RSA key transport: ROBOT), server's order: what
+	 * testssl.sh rates clean (issue 9). Every POP3 client still in use
+	 * speaks TLS 1.2 (RFC 8314 requires it). */
+	ROOT_DEF("ssl_priority", CONFIG_TYPE_STRING, ssl_priority,
+		 SETTINGS_SSL_PRIORITY_DEFAULT),
 	ROOT_DEF("ssl_exempt_loopback", CONFIG_TYPE_BOOL, ssl_exempt_loopback,
 		 "yes"),
 	ROOT_DEF("login_user", CONFIG_TYPE_STRING, login_user, "roostlogin"),

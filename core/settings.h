@@ -39,6 +39,13 @@ struct service_settings {
 	unsigned listeners_count;
 };
 
+/* The default ssl_priority (GnuTLS priority string); see settings.c. */
+#define SETTINGS_SSL_PRIORITY_DEFAULT \
+	"SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:" \
+	"+AES-256-CCM:+AES-128-CCM:-MAC-ALL:+AEAD:" \
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:%SERVER_PRECEDENCE"
+
 struct db_settings {
 	const char *driver;                    /* section name */
 	const struct config_section *section;  /* its keys, for the module */

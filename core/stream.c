@@ -477,6 +477,10 @@ int stream_start_tls(struct stream *s, const struct tls_context *ctx,
 		ret = gnutls_priority_set(s->tls, ctx->priority);
 	if (ret >= 0)
 		ret = gnutls_credentials_set(s->tls, GNUTLS_CRD_CERTIFICATE, ctx->credentials);
+	/* Resumption skips the certificate signature: most of the cost of a
+	 * TLS login for a client that reconnects every few minutes. */
+	if (ret >= 0 && ctx->ticket_key.data != NULL)
+		ret = gnutls_session_ticket_enable_server(s->tls, &ctx->ticket_key);
 	if (ret < 0) {
 		error_set(err, ERROR_TEMP, "TLS setup: %s", gnutls_strerror(ret));
 		if (s->tls != NULL)

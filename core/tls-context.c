@@ -5,6 +5,23 @@
 
 #include <stdlib.h>
 
+static gnutls_datum_t ticket_key;
+
+int tls_ticket_key_init(struct error *err)
+{
+	if (ticket_key.data != NULL)
+		return 0;
+	int ret = gnutls_global_init();
+	if (ret >= 0)
+		ret = gnutls_session_ticket_key_generate(&ticket_key);
+	if (ret < 0) {
+		error_set(err, ERROR_TEMP, "TLS session-ticket key: %s",
+			  gnutls_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
 struct tls_context *tls_context_create(const char *cert_path,
 				       const char *key_path,
 				       const char *priority, struct error *err)
@@ -40,6 +57,8 @@ struct tls_context *tls_context_create(const char *cert_path,
 		free(ctx);
 		return NULL;
 	}
+	/* Shared, not copied: the key lives as long as the process. */
+	ctx->ticket_key = ticket_key;
 	return ctx;
 }
 

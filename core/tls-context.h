@@ -13,7 +13,18 @@
 struct tls_context {
 	gnutls_certificate_credentials_t credentials;
 	gnutls_priority_t priority;
+	/* Session-ticket key (RFC 5077 / TLS 1.3 tickets), or data == NULL
+	 * when tls_ticket_key_init() was never called: then no tickets. */
+	gnutls_datum_t ticket_key;
 };
+
+/* Makes the process-wide session-ticket key. The master calls it once,
+ * before it forks login processes, so that every login process (each
+ * loads its own tls_context) shares the key and a client can resume on
+ * whichever process accepts its next connection. GnuTLS rotates the keys
+ * it derives from this one by itself. Returns -1 with err on failure; the
+ * server then runs without resumption. */
+int tls_ticket_key_init(struct error *err);
 
 /* Returns NULL with err naming the file and GnuTLS's reason. Caller frees
  * with tls_context_free(). */

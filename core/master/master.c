@@ -18,6 +18,7 @@
 #include "log.h"
 #include "module-settings.h"
 #include "stream.h"
+#include "tls-context.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -823,6 +824,9 @@ enum master_result master_run(const struct master_options *opts,
 		log_info("Listening on %s port %u (%s%s)", M.listeners.items[i].address,
 			 M.listeners.items[i].port, M.listeners.items[i].protocol,
 			 M.listeners.items[i].tls ? ", TLS" : "");
+	/* Before the first login process forks, so all of them share it. */
+	if (set->ssl != SSL_MODE_NO && tls_ticket_key_init(&err) < 0)
+		log_error("%s; TLS sessions will not resume", err.message);
 	spawn_auth(NULL);
 	M.login_slots = set->login_processes > LOGIN_PROCESSES_MAX ? LOGIN_PROCESSES_MAX : set->login_processes;
 	for (unsigned i = 0; i < M.login_slots && !M.became_child; i++)

@@ -21,3 +21,5 @@ TESTS += tests/integration/test_mbox.py tests/integration/test_mbox_faults.py
 TESTS += tests/integration/test_storage_check.py
 # Dovecot maildir UIDLs from dovecot-uidlist (issue 10).
 TESTS += tests/integration/test_dovecot_uidl.py
+# The default TLS policy and session resumption (issues 8 and 9).
+TESTS += tests/integration/test_tls_policy.py
