@@ -1,117 +1,158 @@
-/* SASL PLAIN and LOGIN; see sasl.h. */
+/*
+ * SASL dispatcher: mechanism lookup, the order of calls, and which stored
+ * passwords serve which mechanism; see sasl.h. Each mechanism lives in
+ * its own sasl-NAME.c.
+ */
 #include "config.h"
-#include "sasl.h"
+#include "sasl-private.h"
 
-#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-enum sasl_mech { SASL_PLAIN, SASL_LOGIN };
+#include <sodium.h>
 
-struct sasl_exchange {
-	pool_t *pool;
-	enum sasl_mech mech;
-	unsigned step;
-	char *user;
-	char *password;
-	size_t password_len;
+#include "password-scheme.h"
+
+static const struct sasl_mechanism *const mechanisms[] = {
+	&sasl_mechanism_plain,
+	&sasl_mechanism_login,
+	&sasl_mechanism_cram_md5,
+	&sasl_mechanism_scram_sha256,
+	&sasl_mechanism_apop,
 };
+
+static const struct sasl_mechanism *mechanism_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(mechanisms) / sizeof(mechanisms[0]); i++) {
+		if (strcasecmp(mechanisms[i]->name, name) == 0)
+			return mechanisms[i];
+	}
+	return NULL;
+}
 
 struct sasl_exchange *sasl_begin(pool_t *pool, const char *mechanism)
 {
-	struct sasl_exchange *x;
-	if (strcasecmp(mechanism, "PLAIN") == 0) {
-		x = pool_alloc(pool, sizeof(*x));
-		x->mech = SASL_PLAIN;
-	} else if (strcasecmp(mechanism, "LOGIN") == 0) {
-		x = pool_alloc(pool, sizeof(*x));
-		x->mech = SASL_LOGIN;
-	} else {
+	const struct sasl_mechanism *mech = mechanism_find(mechanism);
+	/* Challenges and fake salts need randombytes, which needs this
+	 * (idempotent) call. */
+	if (mech == NULL || sodium_init() < 0)
 		return NULL;
-	}
+	struct sasl_exchange *x = pool_alloc(pool, sizeof(*x));
 	x->pool = pool;
+	x->mech = mech;
 	return x;
 }
 
-static bool has_nul(const unsigned char *p, size_t len)
+bool sasl_mechanism_needs_credentials(const char *mechanism)
 {
-	return memchr(p, '\0', len) != NULL;
+	const struct sasl_mechanism *mech = mechanism_find(mechanism);
+	return mech != NULL && mech->needs_credentials;
 }
 
-static enum sasl_status plain_step(struct sasl_exchange *x, bool have,
-				   const unsigned char *r, size_t len,
-				   const char **challenge_r, size_t *clen_r)
+/* True when stored is "{SCHEME...}" with data that decodes and that
+ * valid (when not NULL) accepts. */
+static bool stored_is(const char *stored, const char *scheme,
+		      bool (*valid)(const unsigned char *data, size_t len))
 {
-	if (!have) {
-		if (x->step++ > 0)
-			return SASL_STATUS_MALFORMED;
-		*challenge_r = "";
-		*clen_r = 0;
-		return SASL_STATUS_CONTINUE;
-	}
-	/* authzid NUL authcid NUL passwd: exactly two NULs. */
-	const unsigned char *nul1 = memchr(r, '\0', len);
-	if (nul1 == NULL)
-		return SASL_STATUS_MALFORMED;
-	size_t rest = len - (size_t)(nul1 - r) - 1;
-	const unsigned char *authcid = nul1 + 1;
-	const unsigned char *nul2 = memchr(authcid, '\0', rest);
-	if (nul2 == NULL)
-		return SASL_STATUS_MALFORMED;
-	size_t authzid_len = (size_t)(nul1 - r);
-	size_t authcid_len = (size_t)(nul2 - authcid);
-	const unsigned char *pass = nul2 + 1;
-	size_t pass_len = len - (size_t)(pass - r);
-	if (has_nul(pass, pass_len) || authcid_len == 0 ||
-	    authcid_len > SASL_USER_MAX || pass_len > SASL_PASSWORD_MAX)
-		return SASL_STATUS_MALFORMED;
-	if (authzid_len > 0 && (authzid_len != authcid_len ||
-				memcmp(r, authcid, authcid_len) != 0))
-		return SASL_STATUS_REFUSED;
-	x->user = pool_strndup(x->pool, (const char *)authcid, authcid_len);
-	x->password = pool_strndup(x->pool, (const char *)pass, pass_len);
-	x->password_len = pass_len;
-	return SASL_STATUS_DONE;
+	unsigned char *raw;
+	size_t len;
+
+	if (password_scheme_decode(stored, scheme, &raw, &len, NULL) != 1)
+		return false;
+	bool ok = valid == NULL || valid(raw, len);
+	sodium_memzero(raw, len);
+	free(raw);
+	return ok;
 }
 
-static enum sasl_status login_step(struct sasl_exchange *x, bool have,
-				   const unsigned char *r, size_t len,
-				   const char **challenge_r, size_t *clen_r)
+bool sasl_credentials_usable(const char *mechanism, const char *stored)
 {
-	static const char user_prompt[] = "Username:";
-	static const char pass_prompt[] = "Password:";
-	if (!have) {
-		if (x->step != 0)
-			return SASL_STATUS_MALFORMED;
-		x->step = 1;
-		*challenge_r = user_prompt;
-		*clen_r = sizeof(user_prompt) - 1;
-		return SASL_STATUS_CONTINUE;
+	const struct sasl_mechanism *mech = mechanism_find(mechanism);
+
+	if (mech == NULL || stored == NULL)
+		return false;
+	if (mech->any_stored)
+		return true;
+	return stored_is(stored, "PLAIN", NULL) ||
+		(mech->credential_scheme != NULL &&
+		 stored_is(stored, mech->credential_scheme,
+			   mech->credential_valid));
+}
+
+char *sasl_stored_plaintext(const char *stored, size_t *len_r)
+{
+	unsigned char *raw;
+
+	if (password_scheme_decode(stored, "PLAIN", &raw, len_r, NULL) != 1)
+		return NULL;
+	return (char *)raw;
+}
+
+bool sasl_split_nul_fields(const unsigned char *r, size_t len,
+			   struct sasl_nul_fields *fields_r)
+{
+	const unsigned char *p = r, *end = r + len;
+
+	for (unsigned i = 0; i < 3; i++) {
+		const unsigned char *nul = memchr(p, '\0', (size_t)(end - p));
+		if ((nul == NULL) != (i == 2))
+			return false;
+		fields_r->field[i] = p;
+		fields_r->len[i] = (size_t)((nul != NULL ? nul : end) - p);
+		if (nul != NULL)
+			p = nul + 1;
 	}
-	if (x->step <= 1) {
-		if (len == 0 || len > SASL_USER_MAX || has_nul(r, len))
-			return SASL_STATUS_MALFORMED;
-		x->user = pool_strndup(x->pool, (const char *)r, len);
-		x->step = 2;
-		*challenge_r = pass_prompt;
-		*clen_r = sizeof(pass_prompt) - 1;
-		return SASL_STATUS_CONTINUE;
-	}
-	if (x->step != 2 || len > SASL_PASSWORD_MAX || has_nul(r, len))
-		return SASL_STATUS_MALFORMED;
-	x->password = pool_strndup(x->pool, (const char *)r, len);
-	x->password_len = len;
-	x->step = 3;
-	return SASL_STATUS_DONE;
+	return true;
+}
+
+bool sasl_hex_decode(const unsigned char *hex, size_t hex_len,
+		     unsigned char *out, size_t out_len)
+{
+	const char *end;
+	size_t len;
+
+	return hex_len == out_len * 2 &&
+		sodium_hex2bin(out, out_len, (const char *)hex, hex_len, NULL,
+			       &len, &end) == 0 &&
+		end == (const char *)hex + hex_len && len == out_len;
+}
+
+void sasl_fix_challenge(struct sasl_exchange *x, const char *text)
+{
+	x->fixed_challenge = pool_strdup(x->pool, text);
+}
+
+/* Records whether the exchange goes on after status. */
+static enum sasl_status track(struct sasl_exchange *x, enum sasl_status status)
+{
+	x->awaiting_credentials = status == SASL_STATUS_NEED_CREDENTIALS;
+	x->ended = status != SASL_STATUS_CONTINUE &&
+		status != SASL_STATUS_NEED_CREDENTIALS;
+	return status;
 }
 
 enum sasl_status sasl_step(struct sasl_exchange *x, bool have_response,
 			   const unsigned char *response, size_t len,
 			   const char **challenge_r, size_t *challenge_len_r)
 {
-	if (x->mech == SASL_PLAIN)
-		return plain_step(x, have_response, response, len, challenge_r, challenge_len_r);
-	return login_step(x, have_response, response, len, challenge_r, challenge_len_r);
+	if (x->ended || x->awaiting_credentials)
+		return SASL_STATUS_MALFORMED;
+	return track(x, x->mech->step(x, have_response, response, len,
+				      challenge_r, challenge_len_r));
+}
+
+enum sasl_status sasl_set_credentials(struct sasl_exchange *x,
+				      const char *stored,
+				      const char **challenge_r,
+				      size_t *challenge_len_r)
+{
+	if (!x->awaiting_credentials)
+		return SASL_STATUS_MALFORMED;
+	if (stored != NULL && !sasl_credentials_usable(x->mech->name, stored))
+		stored = NULL;
+	return track(x, x->mech->set_credentials(x, stored, challenge_r,
+						 challenge_len_r));
 }
 
 const char *sasl_user(const struct sasl_exchange *x)
@@ -128,4 +169,6 @@ void sasl_forget(struct sasl_exchange *x)
 {
 	if (x->password != NULL)
 		sodium_memzero(x->password, x->password_len);
+	if (x->mech->forget != NULL)
+		x->mech->forget(x);
 }

@@ -11,10 +11,18 @@
  *   prove knowledge of a secret without sending it: once the user name is
  *   known the exchange stops with SASL_STATUS_NEED_CREDENTIALS; the caller
  *   looks up the stored password ("{SCHEME}data") and hands it to
- *   sasl_set_credentials(), which ends in SASL_STATUS_SUCCESS or
- *   SASL_STATUS_FAILED (or CONTINUE with SCRAM's server-final message,
- *   which the client acknowledges with an empty response). Which stored
- *   schemes can serve a mechanism: sasl_credentials_usable().
+ *   sasl_set_credentials(). CRAM-MD5 and APOP end there in
+ *   SASL_STATUS_SUCCESS or SASL_STATUS_FAILED. SCRAM-SHA-256 goes on:
+ *   set_credentials returns CONTINUE with the server-first message, the
+ *   client's final message goes to sasl_step(), which returns FAILED or
+ *   CONTINUE with the server-final "v=" message, and the client's empty
+ *   acknowledgement (RFC 5034) to sasl_step() again, which returns
+ *   SUCCESS. So sasl_step() can return SUCCESS and FAILED too. Which
+ *   stored schemes can serve a mechanism: sasl_credentials_usable().
+ *
+ *   Server-first mechanisms (CRAM-MD5) take an empty initial response as
+ *   none. SCRAM-SHA-256-PLUS is not offered: a client asking for channel
+ *   binding ("p=") is MALFORMED.
  *
  *   APOP's "response" is "TIMESTAMP NUL USER NUL DIGEST", where TIMESTAMP
  *   is the "<...>" the login process put in its greeting and DIGEST the 32
@@ -64,7 +72,9 @@ struct sasl_exchange *sasl_begin(pool_t *pool, const char *mechanism);
 bool sasl_mechanism_needs_credentials(const char *mechanism);
 /* True when a stored password of this form ("{SCHEME}data") lets
  * mechanism succeed: any scheme for PLAIN/LOGIN, {PLAIN} (and
- * {CRAM-MD5} for CRAM-MD5, {SCRAM-SHA-256} for SCRAM-SHA-256) otherwise. */
+ * {CRAM-MD5} for CRAM-MD5, {SCRAM-SHA-256} for SCRAM-SHA-256) otherwise,
+ * with data that decodes. A value without a "{SCHEME}" prefix serves only
+ * PLAIN/LOGIN: the caller prefixes the passdb's default scheme. */
 bool sasl_credentials_usable(const char *mechanism, const char *stored);
 
 /* Feeds one decoded client response (have_response false: the client gave
@@ -74,8 +84,10 @@ enum sasl_status sasl_step(struct sasl_exchange *x, bool have_response,
 			   const unsigned char *response, size_t len,
 			   const char **challenge_r, size_t *challenge_len_r);
 /* After NEED_CREDENTIALS: stored is the user's "{SCHEME}data" or NULL for
- * an unknown user (or one whose stored scheme cannot serve this
- * mechanism). Returns SUCCESS, FAILED, or CONTINUE with a challenge. */
+ * an unknown user (one whose stored value cannot serve this mechanism is
+ * treated the same). Returns SUCCESS, FAILED, or CONTINUE with a
+ * challenge (SCRAM's server-first); MALFORMED when no credentials were
+ * awaited. Unknown users cost what known ones do. */
 enum sasl_status sasl_set_credentials(struct sasl_exchange *x,
 				      const char *stored,
 				      const char **challenge_r,

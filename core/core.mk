@@ -17,6 +17,7 @@ core_libroost_la_SOURCES = \
 	core/process-title.c core/process-title.h \
 	core/line-reader.c core/line-reader.h \
 	core/fd-passing.c core/fd-passing.h \
+	core/blocking-io.c core/blocking-io.h \
 	core/ipc-escape.c core/ipc-escape.h \
 	core/decimal.c core/decimal.h \
 	core/module-settings.c core/module-settings.h
@@ -29,6 +30,15 @@ core_roost_SOURCES = \
 	core/master/main.c \
 	core/master/master.c core/master/master.h \
 	core/master/listeners.c core/master/listeners.h \
+	core/master/auth-client.c core/master/auth-client.h \
+	core/master/session-table.c core/master/session-table.h \
+	core/master/debug-users.c core/master/debug-users.h \
+	core/master/control.c core/master/control.h \
+	core/master/control-commands.c \
+	core/master/metrics.c core/master/metrics.h \
+	core/master/metrics-http.c core/master/metrics-http.h \
+	core/master/http-request.c core/master/http-request.h \
+	core/mail/mailbox-status.c core/mail/mailbox-status.h \
 	core/mail/mail-worker.c core/mail/mail-worker.h \
 	core/login/login.c core/login/login.h \
 	core/protocol.h

@@ -18,6 +18,7 @@
 static const char *log_role = "roost";
 static enum log_target log_target = LOG_TARGET_STDERR;
 static bool log_debug_on;
+static int log_facility = LOG_MAIL;
 
 void log_init(const char *role, enum log_target target, bool debug)
 {
@@ -25,7 +26,32 @@ void log_init(const char *role, enum log_target target, bool debug)
 	log_target = target;
 	log_debug_on = debug;
 	if (target == LOG_TARGET_SYSLOG)
-		openlog("roost", LOG_PID | LOG_NDELAY, LOG_MAIL);
+		openlog("roost", LOG_PID | LOG_NDELAY, log_facility);
+}
+
+bool log_set_facility(const char *name)
+{
+	static const struct {
+		const char *name;
+		int facility;
+	} facilities[] = {
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++) {
+		if (strcmp(facilities[i].name, name) != 0)
+			continue;
+		if (facilities[i].facility != log_facility && log_target == LOG_TARGET_SYSLOG) {
+			closelog();
+			openlog("roost", LOG_PID | LOG_NDELAY, facilities[i].facility);
+		}
+		log_facility = facilities[i].facility;
+		return true;
+	}
+	return false;
 }
 
 void log_deinit(void)

@@ -21,7 +21,7 @@ enum log_level {
 
 enum log_target {
 	LOG_TARGET_STDERR,
-	LOG_TARGET_SYSLOG,   /* facility mail */
+	LOG_TARGET_SYSLOG,   /* facility mail unless log_set_facility() */
 };
 
 struct log_context {
@@ -38,6 +38,9 @@ void log_set_role(const char *role);
  * log_init() opens it again. */
 void log_deinit(void);
 void log_set_debug(bool debug);
+/* Syslog facility by name: mail (the default), daemon, user, local0 ..
+ * local7; applies at once when logging to syslog. false: unknown name. */
+bool log_set_facility(const char *name);
 bool log_debug_enabled(void);
 
 void log_msg(enum log_level level, const struct log_context *ctx,

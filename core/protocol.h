@@ -19,6 +19,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "event-loop.h"
@@ -90,9 +91,34 @@ void login_client_auth_abort(struct login_client *client);
 int login_client_start_tls(struct login_client *client, struct error *err);
 /* Flushes output, then closes and frees the client. */
 void login_client_disconnect(struct login_client *client, const char *reason);
-/* Mechanisms the auth process can finish ("PLAIN LOGIN"); also linked
- * into mail workers so both halves announce the same list. */
+/* The SASL mechanisms the auth process offers ("PLAIN LOGIN CRAM-MD5"),
+ * as its MECH line said; the login core accepts no client before that
+ * line arrived. APOP is never in this list. */
 const char *login_sasl_mechanisms(void);
+/* True when auth accepts APOP: the greeting then carries a timestamp and
+ * APOP becomes an AUTH of the pseudo-mechanism "APOP" whose response is
+ * "TIMESTAMP NUL USER NUL DIGEST" (auth/sasl.h). */
+bool login_apop_enabled(void);
+
+/* What a session has done so far, kept current by the protocol module.
+ * The mail worker core reports it to the master (roostctl who, metrics);
+ * the module writes its own logout line from it. */
+struct mail_session_stats {
+	const char *state;              /* one word for roostctl who */
+	uint64_t commands;
+	uint64_t octets_sent;           /* everything queued to the client */
+	uint64_t retrieved;             /* whole messages sent */
+	uint64_t retrieved_octets;
+	uint64_t deleted;               /* committed deletions only */
+	uint64_t deleted_octets;
+	const char *end_reason;         /* quit|timeout|disconnect|kicked|shutdown|error */
+};
+
+/* Why the core asks the module to end a session (session_shutdown()). */
+enum mail_session_stop {
+	MAIL_SESSION_STOP_SHUTDOWN,     /* the server stops */
+	MAIL_SESSION_STOP_KICKED,       /* roostctl kick */
+};
 
 struct mail_session {
 	pool_t *pool;
@@ -113,17 +139,23 @@ struct mail_session {
 	struct error open_error;          /* ...then why */
 	void *protocol_data;
 	int exit_status;
+	struct mail_session_stats stats;
+	enum mail_session_stop stop;    /* read by session_shutdown() */
 };
 
 struct protocol_mail_ops {
 	/* Takes over session->fd; answers the login command. */
 	void (*session_start)(struct mail_session *session);
-	/* SIGTERM: say goodbye without committing and end the session. */
+	/* SIGTERM or a kick (see session->stop): say goodbye without
+	 * committing and end the session. */
 	void (*session_shutdown)(struct mail_session *session);
 };
 
 /* Provided by the mail worker core: ends the session's event loop. */
 void mail_session_end(struct mail_session *session);
+/* Provided by the mail worker core: session->stats changed (cheap; the
+ * core passes it on to the master at most about once a second). */
+void mail_session_stats_changed(struct mail_session *session);
 
 struct protocol_ops {
 	const struct protocol_login_ops *login;

@@ -2,15 +2,22 @@
 #include "config.h"
 #include "settings.h"
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "auth-mechanisms.h"
 #include "log.h"
 
 /* How much of a user-written name is quoted in an error message. */
 #define SETTINGS_MESSAGE_NAME_MAX 96
 #define SETTINGS_NAME_TEXT_SIZE (SETTINGS_MESSAGE_NAME_MAX * 4 + 1)
+
+/* Each auth worker holds its own passdb connections and a process (a few
+ * MiB); beyond 64 the database, not the worker count, is the limit. */
+#define SETTINGS_AUTH_WORKER_PROCESSES_MAX 64
 
 /* The only protocol Roost serves; other service names are typos. */
 #define SETTINGS_KNOWN_SERVICE "pop3"
@@ -55,7 +62,19 @@ const struct config_setting_def settings_root_defs[] = {
 	ROOT_DEF("last_valid_uid", CONFIG_TYPE_UINT, last_valid_uid, "0"),
 	ROOT_DEF("auth_failure_delay", CONFIG_TYPE_DURATION,
 		 auth_failure_delay, "2s"),
+	ROOT_DEF("auth_mechanisms", CONFIG_TYPE_STRING, auth_mechanisms,
+		 "plain login"),
+	ROOT_DEF("auth_worker_processes", CONFIG_TYPE_UINT,
+		 auth_worker_processes, "4"),
+	ROOT_DEF("auth_cache_size", CONFIG_TYPE_UINT, auth_cache_size, "0"),
+	ROOT_DEF("auth_cache_ttl", CONFIG_TYPE_DURATION, auth_cache_ttl, "1h"),
+	ROOT_DEF("auth_cache_negative_ttl", CONFIG_TYPE_DURATION,
+		 auth_cache_negative_ttl, "1h"),
 	ROOT_DEF("log_debug", CONFIG_TYPE_BOOL, log_debug, "no"),
+	{ "log_facility", CONFIG_TYPE_ENUM,
+	  offsetof(struct roost_settings, log_facility), "mail",
+	  SETTINGS_LOG_FACILITIES },
+	ROOT_DEF("metrics_listen", CONFIG_TYPE_STRING, metrics_listen, ""),
 	{ NULL, CONFIG_TYPE_STRING, 0, NULL, NULL },
 };
 
@@ -184,6 +203,57 @@ static int parse_service(pool_t *pool, const struct config_section *sec,
 	return 0;
 }
 
+static int parse_chain_action(const struct config_setting *s,
+			      const char *allowed, unsigned *action_r,
+			      struct error *err)
+{
+	static const struct { const char *name; unsigned action; } names[] = {
+		{ "return-ok", PASSDB_CHAIN_RETURN_OK },
+		{ "continue", PASSDB_CHAIN_CONTINUE },
+		{ "return-fail", PASSDB_CHAIN_RETURN_FAIL },
+	};
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s->value, names[i].name) == 0 &&
+		    strstr(allowed, names[i].name) != NULL) {
+			*action_r = names[i].action;
+			return 0;
+		}
+	}
+	char value[SETTINGS_NAME_TEXT_SIZE];
+	error_set(err, ERROR_INVALID, "%s:%u: invalid %s '%s' (expected %s)",
+		  s->file, s->line, s->key, name_text(value, s->value), allowed);
+	return -1;
+}
+
+/* A passdb section's chain keys are the core's: they are taken out of
+ * the copy the module sees. */
+static int split_passdb_keys(pool_t *pool, struct db_settings *db,
+			     struct error *err)
+{
+	const struct config_section *sec = db->written;
+	struct config_section *copy = pool_alloc(pool, sizeof(*copy));
+	*copy = *sec;
+	copy->settings = pool_alloc(pool, (sec->settings_count + 1) *
+				    sizeof(*copy->settings));
+	copy->settings_count = 0;
+	for (unsigned i = 0; i < sec->settings_count; i++) {
+		const struct config_setting *s = &sec->settings[i];
+		int r = 0;
+		if (strcmp(s->key, "result_success") == 0)
+			r = parse_chain_action(s, "return-ok|continue",
+					       &db->result_success, err);
+		else if (strcmp(s->key, "result_failure") == 0)
+			r = parse_chain_action(s, "continue|return-fail",
+					       &db->result_failure, err);
+		else
+			copy->settings[copy->settings_count++] = *s;
+		if (r < 0)
+			return -1;
+	}
+	db->section = copy;
+	return 0;
+}
+
 static int parse_db(const struct config_section *sec, struct db_settings *db,
 		    struct error *err)
 {
@@ -197,6 +267,7 @@ static int parse_db(const struct config_section *sec, struct db_settings *db,
 	}
 	db->driver = sec->name;
 	db->section = sec;
+	db->written = sec;
 	db->module_settings = NULL;
 	return 0;
 }
@@ -242,7 +313,9 @@ static int parse_sections(pool_t *pool, const struct config_section *root,
 			set->services_count++;
 		} else if (strcmp(sec->type, "passdb") == 0) {
 			if (parse_db(sec, &set->passdbs[set->passdbs_count],
-				     err) < 0)
+				     err) < 0 ||
+			    split_passdb_keys(pool, &set->passdbs[set->passdbs_count],
+					      err) < 0)
 				return -1;
 			set->passdbs_count++;
 		} else if (strcmp(sec->type, "userdb") == 0) {
@@ -349,10 +422,99 @@ static bool is_set(const char *value)
 	return value != NULL && value[0] != '\0';
 }
 
+/* "FILE:LINE: " of a top-level key, or "FILE: " when it is not set. */
+static void key_position(const struct config_section *root, const char *key,
+			 char *out, size_t size)
+{
+	const struct config_setting *s = config_find(root, key);
+	if (s != NULL)
+		snprintf(out, size, "%s:%u", s->file, s->line);
+	else
+		snprintf(out, size, "%s", root->file);
+}
+
+static int check_auth_settings(const struct roost_settings *set,
+			       struct error *err)
+{
+	char where[SETTINGS_NAME_TEXT_SIZE];
+	unsigned mask;
+	struct error sub;
+	if (auth_mechanisms_parse(set->auth_mechanisms, &mask, &sub) < 0) {
+		key_position(set->root, "auth_mechanisms", where, sizeof(where));
+		error_set(err, ERROR_INVALID, "%s: %s", where, sub.message);
+		return -1;
+	}
+	if (set->auth_worker_processes == 0 ||
+	    set->auth_worker_processes > SETTINGS_AUTH_WORKER_PROCESSES_MAX) {
+		key_position(set->root, "auth_worker_processes", where, sizeof(where));
+		error_set(err, ERROR_INVALID,
+			  "%s: auth_worker_processes must be 1..%u",
+			  where, SETTINGS_AUTH_WORKER_PROCESSES_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int settings_parse_host_port(const char *text, char *addr, size_t addr_size,
+			     unsigned *port_r, struct error *err)
+{
+	const char *colon = strrchr(text, ':');
+	const char *host = text;
+	size_t host_len = colon != NULL ? (size_t)(colon - text) : 0;
+	if (host_len >= 2 && text[0] == '[' && text[host_len - 1] == ']') {
+		host++;
+		host_len -= 2;
+	} else if (host_len > 0 && memchr(text, ':', host_len) != NULL) {
+		host_len = 0;   /* an IPv6 address needs brackets */
+	}
+	char buf[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	unsigned long port = 0;
+	char *end = NULL;
+	if (colon != NULL && colon[1] >= '0' && colon[1] <= '9')
+		port = strtoul(colon + 1, &end, 10);
+	if (host_len == 0 || host_len >= sizeof(buf) || host_len >= addr_size ||
+	    end == NULL || *end != '\0' || port == 0 || port > 65535) {
+		error_set(err, ERROR_INVALID,
+			  "expected ADDRESS:PORT or [IPV6]:PORT with a numeric address");
+		return -1;
+	}
+	memcpy(buf, host, host_len);
+	buf[host_len] = '\0';
+	if (inet_pton(AF_INET, buf, bin) != 1 && inet_pton(AF_INET6, buf, bin) != 1) {
+		char name[SETTINGS_NAME_TEXT_SIZE];
+		error_set(err, ERROR_INVALID, "'%s' is not a numeric IP address",
+			  name_text(name, buf));
+		return -1;
+	}
+	memcpy(addr, buf, host_len + 1);
+	*port_r = (unsigned)port;
+	return 0;
+}
+
+static int check_metrics_listen(const struct roost_settings *set,
+				struct error *err)
+{
+	char addr[INET6_ADDRSTRLEN];
+	unsigned port;
+	if (set->metrics_listen == NULL || set->metrics_listen[0] == '\0' ||
+	    settings_parse_host_port(set->metrics_listen, addr, sizeof(addr),
+				     &port, err) == 0)
+		return 0;
+	const struct config_setting *s = config_find(set->root, "metrics_listen");
+	char msg[ERROR_MESSAGE_MAX];
+	snprintf(msg, sizeof(msg), "%s", err->message);
+	error_set(err, ERROR_INVALID, "%s:%u: metrics_listen: %s",
+		  s != NULL ? s->file : set->root->file, s != NULL ? s->line : 0, msg);
+	return -1;
+}
+
 static int check_whole_config(const struct roost_settings *set,
 			      struct error *err)
 {
 	const struct config_section *root = set->root;
+	if (check_metrics_listen(set, err) < 0)
+		return -1;
 	if (set->services_count == 0) {
 		error_set(err, ERROR_INVALID,
 			  "%s: no service defined (service pop3 { listener pop3 { port = 110 } })",
@@ -365,6 +527,8 @@ static int check_whole_config(const struct roost_settings *set,
 			  root->file);
 		return -1;
 	}
+	if (check_auth_settings(set, err) < 0)
+		return -1;
 	if (set->ssl != SSL_MODE_NO &&
 	    (!is_set(set->ssl_cert) || !is_set(set->ssl_key))) {
 		const struct config_setting *ssl = config_find(root, "ssl");
@@ -450,7 +614,7 @@ void settings_write_nondefault(struct buffer *out,
 		buffer_append_str(out, "}\n");
 	}
 	for (unsigned i = 0; i < set->passdbs_count; i++)
-		config_write_section(out, set->passdbs[i].section, 0);
+		config_write_section(out, set->passdbs[i].written, 0);
 	for (unsigned i = 0; i < set->userdbs_count; i++)
-		config_write_section(out, set->userdbs[i].section, 0);
+		config_write_section(out, set->userdbs[i].written, 0);
 }

@@ -39,6 +39,15 @@ struct service_settings {
 	unsigned listeners_count;
 };
 
+/* What a passdb's answer does to the chain (passdb-chain.h). */
+enum passdb_chain_action {
+	PASSDB_CHAIN_DEFAULT = 0,  /* success: return-ok; failure: an unknown
+				      user continues, anything else fails */
+	PASSDB_CHAIN_RETURN_OK,
+	PASSDB_CHAIN_CONTINUE,
+	PASSDB_CHAIN_RETURN_FAIL,
+};
+
 /* The default ssl_priority (GnuTLS priority string); see settings.c. */
 #define SETTINGS_SSL_PRIORITY_DEFAULT \
 	"SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
@@ -48,8 +57,13 @@ struct service_settings {
 
 struct db_settings {
 	const char *driver;                    /* section name */
-	const struct config_section *section;  /* its keys, for the module */
+	/* Its keys for the module: the core keys (result_success,
+	 * result_failure) are taken out by settings_load(). */
+	const struct config_section *section;
+	const struct config_section *written;  /* as in the file, for roost -n */
 	void *module_settings;                 /* filled by settings_check_modules() */
+	unsigned result_success;               /* enum passdb_chain_action */
+	unsigned result_failure;
 };
 
 struct roost_settings {
@@ -80,7 +94,14 @@ struct roost_settings {
 	unsigned last_valid_uid;       /* 0: no upper limit */
 
 	unsigned auth_failure_delay;   /* ms */
+	const char *auth_mechanisms;   /* checked by auth_mechanisms_parse() */
+	unsigned auth_worker_processes;
+	unsigned auth_cache_size;      /* entries; 0 = no cache */
+	unsigned auth_cache_ttl;       /* ms */
+	unsigned auth_cache_negative_ttl;  /* ms */
 	bool log_debug;
+	unsigned log_facility;         /* index into SETTINGS_LOG_FACILITIES */
+	const char *metrics_listen;    /* "ADDR:PORT", "[V6]:PORT" or "" (off) */
 
 	struct service_settings *services;
 	unsigned services_count;
@@ -91,6 +112,10 @@ struct roost_settings {
 
 	const struct config_section *root;
 };
+
+/* log_facility values, in the order of the enum setting. */
+#define SETTINGS_LOG_FACILITIES \
+	"mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7"
 
 extern const struct config_setting_def settings_root_defs[];
 extern const struct config_setting_def settings_listener_defs[];
@@ -104,6 +129,11 @@ struct roost_settings *settings_load(pool_t *pool, const char *path,
 struct roost_settings *settings_load_string(pool_t *pool, const char *name,
 					    const char *text,
 					    struct error *err);
+
+/* Splits "ADDR:PORT" or "[IPV6]:PORT" (numeric addresses only) for
+ * metrics_listen; addr_size should be at least 46 (INET6_ADDRSTRLEN). */
+int settings_parse_host_port(const char *text, char *addr, size_t addr_size,
+			     unsigned *port_r, struct error *err);
 
 /* Writes the settings that differ from their defaults, as config text
  * (roost -n). Module sections are written in full. */

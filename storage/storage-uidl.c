@@ -2,6 +2,9 @@
 #include "config.h"
 #include "storage.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+
 bool storage_uidl_is_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > STORAGE_UIDL_MAX)
@@ -12,4 +15,11 @@ bool storage_uidl_is_valid(const char *s, size_t len)
 			return false;
 	}
 	return true;
+}
+
+void storage_uidl_dovecot(uint32_t uid, uint32_t uidvalidity,
+			  char out[STORAGE_DOVECOT_UIDL_LEN + 1])
+{
+	snprintf(out, STORAGE_DOVECOT_UIDL_LEN + 1, "%08" PRIx32 "%08" PRIx32,
+		 uid, uidvalidity);
 }

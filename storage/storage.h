@@ -76,6 +76,13 @@ struct storage_ops {
 /* True when s[0..len) may be sent as a UIDL (see STORAGE_UIDL_MAX). */
 bool storage_uidl_is_valid(const char *s, size_t len);
 
+/* Dovecot 2.3's default UIDL (pop3_uidl_format = %08Xu%08Xv, which prints
+ * lower-case hex): the UID, then the UIDVALIDITY, eight hex digits each.
+ * For storage modules that inherit mailboxes Dovecot served. */
+#define STORAGE_DOVECOT_UIDL_LEN 16
+void storage_uidl_dovecot(uint32_t uid, uint32_t uidvalidity,
+			  char out[STORAGE_DOVECOT_UIDL_LEN + 1]);
+
 /* One "key=value" option of a mail location. */
 struct storage_location_option {
 	const char *key;

@@ -10,3 +10,7 @@ AM_TESTS_ENVIRONMENT = \
 	ROOST_SRCDIR='$(abs_top_srcdir)'; export ROOST_SRCDIR;
 PYTHON3 = python3
 include tests/integration/integration.mk
+
+# Fuzz harnesses, their seed corpora and the sanitizer run ship in the
+# tarball so that a release can be checked the way CI checks main.
+EXTRA_DIST += tests/fuzz tests/sanitize-check

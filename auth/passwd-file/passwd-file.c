@@ -418,6 +418,43 @@ passwd_file_verify_plain(void *context, pool_t *request_pool,
 	return PASSDB_OK;
 }
 
+/* The stored password for CRAM-MD5, SCRAM and APOP (auth-module.h). An
+ * entry without a password is a userdb-only entry: nobody logs in with
+ * it, so it is no passdb user here. */
+static enum passdb_result
+passwd_file_lookup_credentials(void *context, pool_t *request_pool,
+			       const char *user, const char **stored_r,
+			       struct auth_user_fields *fields_r,
+			       struct error *err)
+{
+	struct passwd_file_db *db = context;
+	struct passwd_file_cached *file;
+	const char *path;
+
+	if (expand_path(db, request_pool, user, &path, err) < 0)
+		return PASSDB_USER_UNKNOWN;
+	int ret = file_get(db, path, &file, err);
+	if (ret < 0)
+		return PASSDB_INTERNAL_ERROR;
+	if (ret == 0)
+		return PASSDB_USER_UNKNOWN;
+	const struct passwd_file_entry *entry =
+		passwd_file_lookup(file->table, user);
+	if (entry == NULL || entry->password[0] == '\0')
+		return PASSDB_USER_UNKNOWN;
+
+	const char *pw = entry->password;
+	if (pw[0] == '{' && strchr(pw, '}') != NULL)
+		*stored_r = pool_strdup(request_pool, pw);
+	else
+		*stored_r = pool_printf(request_pool, "{%s}%s",
+					db->default_scheme, pw);
+	auth_user_fields_init(fields_r, NULL);
+	if (fields_apply(request_pool, file, entry, fields_r, err) < 0)
+		return PASSDB_INTERNAL_ERROR;
+	return PASSDB_OK;
+}
+
 static int passwd_file_lookup_user(void *context, pool_t *request_pool,
 				   const char *user,
 				   struct auth_user_fields *fields,
@@ -458,6 +495,7 @@ static const struct passdb_ops passwd_file_passdb = {
 	.create = passwd_file_create,
 	.verify_plain = passwd_file_verify_plain,
 	.destroy = passwd_file_destroy,
+	.lookup_credentials = passwd_file_lookup_credentials,
 };
 
 static const struct userdb_ops passwd_file_userdb = {

@@ -3,13 +3,17 @@
  *
  * Wire formats (TAB-separated, fields escaped with ipc-escape):
  *   to auth:    AUTH id mech rip flags [resp]  |  CONT id resp  |  CANCEL id
- *   from auth:  CONT id challenge | OK id cookie user | FAIL id code
+ *   from auth:  MECH mech... (first, on connect: the offered mechanisms,
+ *               APOP among them when enabled) |
+ *               CONT id challenge | OK id cookie user | FAIL id code
+ *   (auth/auth-daemon.c has the full description.)
  *   to master:  HANDOVER id cookie protocol session rip tls input (+ fd)
  *   from master: DONE id OK | DONE id TEMP | DONE id PERM
  */
 #include "config.h"
 #include "login.h"
 
+#include "auth-mechanisms.h"
 #include "fd-passing.h"
 #include "ipc-escape.h"
 #include "log.h"
@@ -43,8 +47,18 @@
 #define LOGIN_HANDOVER_MAX (2 * LOGIN_INPUT_MAX + 1024)
 /* Relay buffers between the TLS client and the mail worker. */
 #define LOGIN_RELAY_INPUT_MAX (64 * 1024)
-/* Fields in a reply from auth. */
-#define LOGIN_AUTH_FIELDS_MAX 8
+/* Fields in a reply from auth: MECH has one per mechanism (5 today). */
+#define LOGIN_AUTH_FIELDS_MAX 16
+/* Room for the MECH list ("PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256"). */
+#define LOGIN_MECHANISMS_MAX 256
+/* Clients are accepted once auth said which mechanisms it offers (the
+ * greeting depends on APOP); until then we retry connecting this often. */
+#define LOGIN_AUTH_RETRY_MS 1000
+/* An auth process that cannot start (a broken passdb) must not leave
+ * clients without a greeting: after this long we accept them anyway,
+ * offering what the settings name, and logins fail [SYS/TEMP] until auth
+ * is back (its MECH line then replaces the list). */
+#define LOGIN_AUTH_WAIT_MS 5000
 /* A client we decided to drop gets this long to receive its last line; a
  * client that never reads must not keep its slot. */
 #define LOGIN_CLOSE_GRACE_MS 5000
@@ -87,6 +101,11 @@ struct login_state {
 	struct client_core *clients;
 	unsigned next_auth_id;
 	struct stream *auth;
+	struct event_timer *auth_retry;
+	struct event_timer *auth_wait;
+	bool mechanisms_known;     /* a MECH line arrived */
+	bool apop;
+	char mechanisms[LOGIN_MECHANISMS_MAX];
 	char auth_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int master_fd;
 	struct event_io *master_io;
@@ -95,11 +114,14 @@ struct login_state {
 
 static struct login_state L;
 
-static const char login_mechanisms[] = "PLAIN LOGIN";
-
 const char *login_sasl_mechanisms(void)
 {
-	return login_mechanisms;
+	return L.mechanisms;
+}
+
+bool login_apop_enabled(void)
+{
+	return L.apop;
 }
 
 static void update_accepting(void);
@@ -320,10 +342,64 @@ static void auth_failed_all(void)
 static void handover_start(struct client_core *cc, const char *cookie);
 static void handover_done(struct client_core *cc, const char *result);
 
+/* MECH: what auth offers; APOP is a POP3 command, kept apart from the
+ * SASL list. */
+static void auth_handle_mechanisms(char **f, unsigned n)
+{
+	size_t len = 0;
+	L.apop = false;
+	L.mechanisms[0] = '\0';
+	for (unsigned i = 1; i < n; i++) {
+		if (strcmp(f[i], "APOP") == 0) {
+			L.apop = true;
+			continue;
+		}
+		size_t wlen = strlen(f[i]);
+		if (wlen == 0 || len + wlen + 2 > sizeof(L.mechanisms))
+			continue;
+		if (len > 0)
+			L.mechanisms[len++] = ' ';
+		memcpy(L.mechanisms + len, f[i], wlen + 1);
+		len += wlen;
+	}
+	if (!L.mechanisms_known)
+		log_debug("Auth offers: %s%s", L.mechanisms, L.apop ? " (and APOP)" : "");
+	L.mechanisms_known = true;
+	event_timer_remove(L.auth_wait);
+	L.auth_wait = NULL;
+	update_accepting();
+}
+
+static void auth_wait_expired(void *context)
+{
+	L.auth_wait = NULL;
+	if (L.mechanisms_known)
+		return;
+	unsigned mask = 0;
+	struct error err;
+	if (auth_mechanisms_parse(L.set->auth_mechanisms, &mask, &err) < 0)
+		mask = AUTH_MECH_PLAIN | AUTH_MECH_LOGIN;
+	struct buffer names;
+	buffer_init(&names);
+	auth_mechanisms_names(&names, mask, " ", false);
+	snprintf(L.mechanisms, sizeof(L.mechanisms), "%.*s", (int)names.len,
+		 names.data != NULL ? names.data : "");
+	buffer_free(&names);
+	L.apop = (mask & AUTH_MECH_APOP) != 0;
+	log_warning("Auth has not said which mechanisms it offers after %u ms; "
+		    "accepting clients with the configured ones", LOGIN_AUTH_WAIT_MS);
+	L.mechanisms_known = true;
+	update_accepting();
+}
+
 static void auth_handle_line(char *line)
 {
 	char *f[LOGIN_AUTH_FIELDS_MAX];
 	unsigned n = ipc_split(line, f, LOGIN_AUTH_FIELDS_MAX);
+	if (strcmp(f[0], "MECH") == 0) {
+		auth_handle_mechanisms(f, n);
+		return;
+	}
 	if (n < 2)
 		return;
 	unsigned id = (unsigned)strtoul(f[1], NULL, 10);
@@ -367,12 +443,18 @@ static void auth_input(void *context)
 	stream_input_resume(L.auth);
 }
 
+static void auth_retry(void *context);
+
 static void auth_closed(void *context, const char *reason)
 {
 	log_warning("Connection to auth lost: %s", reason != NULL ? reason : "closed");
 	stream_destroy(L.auth);
 	L.auth = NULL;
 	auth_failed_all();
+	/* Until auth has told us its mechanisms no client is accepted:
+	 * keep trying. Afterwards the next login reconnects. */
+	if (!L.mechanisms_known && L.auth_retry == NULL)
+		L.auth_retry = event_timer_add(L.loop, LOGIN_AUTH_RETRY_MS, auth_retry, NULL);
 }
 
 static const struct stream_callbacks auth_callbacks = {
@@ -396,6 +478,13 @@ static bool auth_connect(void)
 	}
 	L.auth = stream_create(L.loop, fd, LOGIN_AUTH_REPLY_MAX, &auth_callbacks, NULL);
 	return true;
+}
+
+static void auth_retry(void *context)
+{
+	L.auth_retry = NULL;
+	if (!auth_connect() && !L.mechanisms_known)
+		L.auth_retry = event_timer_add(L.loop, LOGIN_AUTH_RETRY_MS, auth_retry, NULL);
 }
 
 static void auth_cancel(struct client_core *cc)
@@ -720,7 +809,8 @@ static void listener_input(void *context, unsigned revents)
 
 static void update_accepting(void)
 {
-	bool want = !L.retiring && L.client_count < L.set->login_client_limit;
+	bool want = !L.retiring && L.mechanisms_known &&
+		L.client_count < L.set->login_client_limit;
 	if (want == L.accepting)
 		return;
 	L.accepting = want;
@@ -728,7 +818,7 @@ static void update_accepting(void)
 		if (L.listener_ios[i] != NULL)
 			event_io_set_events(L.listener_ios[i], want ? EVENT_IN : 0);
 	}
-	if (!want && !L.retiring)
+	if (!want && !L.retiring && L.mechanisms_known)
 		log_warning("login_client_limit (%u) reached: not accepting new connections",
 			    L.set->login_client_limit);
 }
@@ -865,8 +955,11 @@ int login_main(const struct login_params *p)
 	for (unsigned i = 0; i < L.listeners_count; i++)
 		L.listener_ios[i] = event_io_add(L.loop, L.listeners[i].fd, EVENT_IN,
 						 true, listener_input, &L.listeners[i]);
+	/* Listeners are enabled once auth's MECH line arrives. */
 	L.accepting = true;
-	auth_connect();
+	update_accepting();
+	L.auth_wait = event_timer_add(L.loop, LOGIN_AUTH_WAIT_MS, auth_wait_expired, NULL);
+	auth_retry(NULL);
 
 	event_loop_run(L.loop);
 
@@ -874,6 +967,10 @@ int login_main(const struct login_params *p)
 		client_free(L.clients);
 	stream_destroy(L.auth);
 	L.auth = NULL;
+	event_timer_remove(L.auth_retry);
+	L.auth_retry = NULL;
+	event_timer_remove(L.auth_wait);
+	L.auth_wait = NULL;
 	event_loop_destroy(L.loop);
 	free(L.listener_ios);
 	tls_context_free(L.tls);

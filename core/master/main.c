@@ -7,6 +7,7 @@
 
 #include "auth-daemon.h"
 #include "log.h"
+#include "mail/mailbox-status.h"
 #include "master.h"
 #include "module-list.h"
 #include "module-settings.h"
@@ -157,6 +158,9 @@ static int run_child(struct child_start *child)
 	case CHILD_ROLE_MAIL:
 		process_title_set("roost-mail %s %s", child->mail.user, child->mail.remote_ip);
 		return mail_worker_main(&child->mail);
+	case CHILD_ROLE_MAILBOX_STATUS:
+		process_title_set("roost-mail %s (status)", child->mail.user);
+		return mailbox_status_main(&child->mail, child->status_fd);
 	}
 	return 1;
 }
@@ -229,6 +233,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	master_apply_log_facility(set);
 	log_init("master", foreground ? LOG_TARGET_STDERR : LOG_TARGET_SYSLOG, set->log_debug);
 	umask(022);
 	process_title_set("roost (master) -c %s", config_path);
@@ -252,7 +257,7 @@ int main(int argc, char **argv)
 			 foreground ? LOG_TARGET_STDERR : LOG_TARGET_SYSLOG,
 			 child.login.set != NULL ? child.login.set->log_debug :
 			 child.auth.set != NULL ? child.auth.set->log_debug :
-			 child.mail.set != NULL && child.mail.set->log_debug);
+			 child.mail.set != NULL && (child.mail.set->log_debug || child.mail.debug));
 		return run_child(&child);
 	}
 	unlink(pid_path);

@@ -5,18 +5,23 @@
  *   login -> master (SOCK_SEQPACKET, with the client fd):
  *       HANDOVER hid cookie protocol session rip tls input output
  *   master -> login: DONE hid OK|TEMP|PERM
- *   master -> auth (auth-master socket): REQUEST rid cookie
- *   auth -> master: USER rid user [uid=N] [gid=N] [home=P] [mail=L] | NOTFOUND rid
+ *   master <-> auth: see auth-client.h
+ *   master <-> mail worker: see mail/mail-worker.h
  */
 #include "config.h"
 #include "master.h"
 
+#include "auth-client.h"
+#include "control.h"
+#include "debug-users.h"
 #include "event-loop.h"
 #include "fd-passing.h"
 #include "ipc-escape.h"
 #include "listeners.h"
 #include "log.h"
+#include "metrics-http.h"
 #include "module-settings.h"
+#include "session-table.h"
 #include "stream.h"
 #include "tls-context.h"
 
@@ -42,12 +47,18 @@
 /* A HANDOVER message: login's pipelined input (16 KiB, escaped) + fields. */
 #define HANDOVER_MESSAGE_MAX (40 * 1024)
 #define HANDOVER_FIELDS_MAX 9
-#define AUTH_REPLY_FIELDS_MAX 12
-#define AUTH_REPLY_MAX (16 * 1024)
 /* Login processes per config; more would only waste memory on 2-64 cores. */
 #define LOGIN_PROCESSES_MAX 256
 /* fds a child keeps from the master: listeners plus a few sockets. */
 #define CHILD_KEEP_FDS_MAX 64
+/* Auth counters are fetched this often even when nobody asks, so that
+ * little is lost when an auth process is replaced (metrics.h). */
+#define AUTH_STATS_POLL_MS 10000
+/* A mailbox status child counts one mailbox; a huge mbox on a slow disk
+ * may take seconds, anything longer is stuck. */
+#define MAILBOX_STATUS_TIMEOUT_MS 30000
+/* Its one-line answer (mailbox-status.h). */
+#define MAILBOX_STATUS_REPLY_MAX 1024
 
 struct login_proc {
 	struct login_proc *next;
@@ -61,7 +72,7 @@ struct login_proc {
 struct handover {
 	struct handover *next;
 	pool_t *pool;
-	unsigned rid;
+	unsigned rid;              /* auth request, 0 when none is pending */
 	struct login_proc *login;  /* NULL when that login process is gone */
 	char *hid;
 	int fd;
@@ -73,9 +84,22 @@ struct handover {
 	size_t output_len;
 };
 
-struct worker {
-	struct worker *next;
+/* A roostctl mailbox status child. */
+struct status_child {
+	struct status_child *next;
 	pid_t pid;
+	int fd;                    /* read end of its result pipe */
+	struct event_io *io;
+	struct event_timer *timer;
+	struct buffer reply;
+	master_status_callback *callback;
+	void *context;
+};
+
+/* A pending master_stats_refresh(). */
+struct stats_waiter {
+	master_done_callback *done;
+	void *context;
 };
 
 static struct {
@@ -88,14 +112,16 @@ static struct {
 
 	int auth_login_fd;          /* listening sockets handed to auth */
 	int auth_master_fd;
+	int control_fd;
 	char auth_master_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char auth_login_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char control_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pid_t auth_pid;
 	uint64_t auth_started;
 	unsigned auth_delay;
 	bool auth_expected_exit;
 	struct event_timer *auth_timer;
-	struct stream *auth;        /* our client connection */
+	struct event_timer *stats_timer;
 
 	struct login_proc *logins;
 	unsigned login_slots;
@@ -103,9 +129,7 @@ static struct {
 	struct event_timer *login_timer[LOGIN_PROCESSES_MAX];
 
 	struct handover *handovers;
-	unsigned next_rid;
-	struct worker *workers;
-	unsigned worker_count;
+	struct status_child *status_children;
 
 	bool stopping;
 	struct event_timer *kill_timer;
@@ -195,10 +219,55 @@ static void spawn_auth(void *context)
 	M.auth_expected_exit = false;
 }
 
-/* ---- talking to auth ---- */
+static void stats_poll_reply(void *context, char **fields, unsigned count)
+{
+	metrics_auth_update(fields, count);
+}
+
+static void stats_poll(void *context)
+{
+	M.stats_timer = event_timer_add(M.loop, AUTH_STATS_POLL_MS, stats_poll, NULL);
+	if (M.auth_pid > 0)
+		auth_client_request("STATS", NULL, 0, stats_poll_reply, NULL);
+}
+
+static void stats_refresh_reply(void *context, char **fields, unsigned count)
+{
+	struct stats_waiter *w = context;
+	metrics_auth_update(fields, count);
+	w->done(w->context);
+	free(w);
+}
+
+void master_stats_refresh(master_done_callback *done, void *context)
+{
+	struct stats_waiter *w = xmalloc(sizeof(*w));
+	w->done = done;
+	w->context = context;
+	auth_client_request("STATS", NULL, 0, stats_refresh_reply, w);
+}
+
+void master_stats_write(struct buffer *out, enum metrics_format format)
+{
+	struct metrics_gauges g;
+	memset(&g, 0, sizeof(g));
+	g.processes[METRICS_PROCESS_AUTH] = M.auth_pid > 0 ? 1 : 0;
+	for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next)
+		g.processes[METRICS_PROCESS_LOGIN]++;
+	g.processes[METRICS_PROCESS_MAIL] = session_table_count();
+	while (debug_users_get(g.debug_users) != NULL)
+		g.debug_users++;
+	metrics_write(out, format, &g);
+}
+
+/* ---- hand-over: from login process to mail worker ---- */
 
 static void handover_reply(struct handover *h, const char *result)
 {
+	if (strcmp(result, "TEMP") == 0)
+		metrics_counters.handovers_refused_temp++;
+	else if (strcmp(result, "PERM") == 0)
+		metrics_counters.handovers_refused_perm++;
 	if (h->login != NULL) {
 		struct buffer msg;
 		buffer_init(&msg);
@@ -222,6 +291,8 @@ static void handover_free(struct handover *h)
 			break;
 		}
 	}
+	if (h->rid != 0)
+		auth_client_cancel(h->rid);
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->input != NULL)
@@ -229,49 +300,34 @@ static void handover_free(struct handover *h)
 	pool_destroy(h->pool);
 }
 
-static void auth_fail_all(void)
-{
-	while (M.handovers != NULL) {
-		struct handover *h = M.handovers;
-		handover_reply(h, "TEMP");
-		handover_free(h);
-	}
-}
-
-static void auth_closed(void *context, const char *reason)
-{
-	if (!M.stopping && !M.auth_expected_exit)
-		log_warning("Connection to auth lost: %s", reason != NULL ? reason : "closed");
-	stream_destroy(M.auth);
-	M.auth = NULL;
-	auth_fail_all();
-}
-
-static bool uid_allowed(unsigned long uid, const char *user)
+static bool uid_allowed(unsigned long uid, const char *user, struct error *err)
 {
 	const struct roost_settings *set = M.set;
 	if (uid == 0 || uid < set->first_valid_uid ||
 	    (set->last_valid_uid != 0 && uid > set->last_valid_uid)) {
-		log_error("user %s: uid %lu is not allowed (first_valid_uid = %u, last_valid_uid = %u)",
+		error_set(err, ERROR_PERM,
+			  "user %s: uid %lu is not allowed (first_valid_uid = %u, last_valid_uid = %u)",
 			  user, uid, set->first_valid_uid, set->last_valid_uid);
 		return false;
 	}
 	return true;
 }
 
-static void start_worker(struct handover *h, char **f, unsigned n)
+/* Fills the user part of p from the key=value fields of auth's USER
+ * reply and applies the uid rules of privileged mode. The strings live in
+ * pool. -1 with err (ERROR_PERM) when the user may not get a process. */
+static int user_params(pool_t *pool, const char *user, char **f, unsigned n,
+		       struct mail_worker_params *p, struct error *err)
 {
-	struct mail_worker_params p;
-	memset(&p, 0, sizeof(p));
 	bool uid_set = false, gid_set = false;
 	unsigned long uid = 0, gid = 0;
-	p.user = ipc_unescape(h->pool, f[2], NULL);
-	for (unsigned i = 3; i < n && p.user != NULL; i++) {
+	p->user = user;
+	for (unsigned i = 0; i < n; i++) {
 		char *eq = strchr(f[i], '=');
 		if (eq == NULL)
 			continue;
 		*eq = '\0';
-		const char *value = ipc_unescape(h->pool, eq + 1, NULL);
+		const char *value = ipc_unescape(pool, eq + 1, NULL);
 		if (value == NULL)
 			continue;
 		if (strcmp(f[i], "uid") == 0) {
@@ -281,44 +337,68 @@ static void start_worker(struct handover *h, char **f, unsigned n)
 			gid = strtoul(value, NULL, 10);
 			gid_set = true;
 		} else if (strcmp(f[i], "home") == 0) {
-			p.home = value;
+			p->home = value;
 		} else if (strcmp(f[i], "mail") == 0) {
-			p.mail = value;
+			p->mail = value;
 		}
 	}
-	if (p.user == NULL) {
+	if (M.privileged) {
+		if (!uid_set || !gid_set) {
+			error_set(err, ERROR_PERM,
+				  "user %s: the userdb gave no %s; cannot start a mail worker as root",
+				  user, uid_set ? "gid" : "uid");
+			return -1;
+		}
+		if (!uid_allowed(uid, user, err))
+			return -1;
+		if (gid == 0) {
+			error_set(err, ERROR_PERM, "user %s: gid 0 is not allowed", user);
+			return -1;
+		}
+	}
+	p->set = M.set;
+	p->privileged = M.privileged;
+	p->uid = (uid_t)uid;
+	p->gid = (gid_t)gid;
+	p->client_fd = -1;
+	p->master_fd = -1;
+	return 0;
+}
+
+static void start_worker(struct handover *h, char **f, unsigned n)
+{
+	struct mail_worker_params p;
+	struct error err;
+	memset(&p, 0, sizeof(p));
+	const char *user = ipc_unescape(h->pool, f[2], NULL);
+	if (user == NULL) {
 		handover_reply(h, "TEMP");
 		handover_free(h);
 		return;
 	}
-	if (M.privileged) {
-		if (!uid_set || !gid_set) {
-			log_error("user %s: the userdb gave no %s; cannot start a mail worker as root",
-				  p.user, uid_set ? "gid" : "uid");
-			handover_reply(h, "PERM");
-			handover_free(h);
-			return;
-		}
-		if (!uid_allowed(uid, p.user) || gid == 0) {
-			if (gid == 0)
-				log_error("user %s: gid 0 is not allowed", p.user);
-			handover_reply(h, "PERM");
-			handover_free(h);
-			return;
-		}
+	if (user_params(h->pool, user, f + 3, n - 3, &p, &err) < 0) {
+		log_error("%s", err.message);
+		handover_reply(h, "PERM");
+		handover_free(h);
+		return;
 	}
-	if (M.worker_count >= M.set->mail_process_limit) {
+	if (session_table_count() >= M.set->mail_process_limit) {
 		log_error("mail_process_limit (%u) reached: refusing the session of %s",
 			  M.set->mail_process_limit, p.user);
 		handover_reply(h, "TEMP");
 		handover_free(h);
 		return;
 	}
-	p.set = M.set;
-	p.privileged = M.privileged;
-	p.uid = (uid_t)uid;
-	p.gid = (gid_t)gid;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		handover_reply(h, "TEMP");
+		handover_free(h);
+		return;
+	}
 	p.client_fd = h->fd;
+	p.master_fd = sv[1];
+	p.debug = debug_users_has(user);
 	p.protocol = h->protocol;
 	p.session_id = h->session;
 	p.remote_ip = h->rip;
@@ -330,6 +410,8 @@ static void start_worker(struct handover *h, char **f, unsigned n)
 
 	pid_t pid = fork_child();
 	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
 		handover_reply(h, "TEMP");
 		handover_free(h);
 		return;
@@ -338,70 +420,127 @@ static void start_worker(struct handover *h, char **f, unsigned n)
 		M.child->role = CHILD_ROLE_MAIL;
 		M.child->mail = p;
 		keep_fd(h->fd);
+		keep_fd(sv[1]);
 		return;
 	}
-	struct worker *w = xmalloc(sizeof(*w));
-	w->pid = pid;
-	w->next = M.workers;
-	M.workers = w;
-	M.worker_count++;
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	session_table_add(pid, sv[0], user, h->rip, h->session, h->tls);
 	handover_reply(h, "OK");
 	handover_free(h);
 }
 
-static void auth_handle_line(char *line)
+static void handover_auth_reply(void *context, char **f, unsigned n)
 {
-	char *f[AUTH_REPLY_FIELDS_MAX];
-	unsigned n = ipc_split(line, f, AUTH_REPLY_FIELDS_MAX);
-	if (n < 2)
-		return;
-	unsigned rid = (unsigned)strtoul(f[1], NULL, 10);
-	struct handover *h = NULL;
-	for (h = M.handovers; h != NULL && h->rid != rid; h = h->next)
-		;
-	if (h == NULL)
-		return;
-	if (strcmp(f[0], "USER") == 0 && n >= 3) {
+	struct handover *h = context;
+	h->rid = 0;
+	if (f != NULL && strcmp(f[0], "USER") == 0 && n >= 3) {
 		start_worker(h, f, n);
-	} else {
+		return;
+	}
+	if (f != NULL)
 		log_warning("Hand-over cookie was not accepted by auth (session %s)", h->session);
-		handover_reply(h, "TEMP");
-		handover_free(h);
-	}
+	handover_reply(h, "TEMP");
+	handover_free(h);
 }
 
-static void auth_input(void *context)
+/* ---- mailbox status children ---- */
+
+static void status_child_finish(struct status_child *c, const char *result)
 {
-	char *line;
-	while ((line = ipc_take_record(stream_input(M.auth))) != NULL) {
-		auth_handle_line(line);
-		ipc_record_free(line);
-		if (M.became_child || M.auth == NULL)
-			return;
+	for (struct status_child **p = &M.status_children; *p != NULL; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
 	}
-	stream_input_resume(M.auth);
+	event_io_remove(c->io);
+	event_timer_remove(c->timer);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->callback(c->context, result);
+	buffer_free(&c->reply);
+	free(c);
 }
 
-static const struct stream_callbacks auth_callbacks = {
-	.input = auth_input,
-	.closed = auth_closed,
-};
-
-static bool auth_connect(void)
+static void status_child_input(void *context, unsigned revents)
 {
-	if (M.auth != NULL)
-		return true;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", M.auth_master_path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		log_error("connect(%s): %s", M.auth_master_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return false;
+	struct status_child *c = context;
+	char buf[MAILBOX_STATUS_REPLY_MAX];
+	ssize_t n = read(c->fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0 && c->reply.len + (size_t)n <= MAILBOX_STATUS_REPLY_MAX) {
+		buffer_append(&c->reply, buf, (size_t)n);
+		return;
 	}
-	M.auth = stream_create(M.loop, fd, AUTH_REPLY_MAX, &auth_callbacks, NULL);
-	return true;
+	/* EOF (or too much): the answer is complete, or there is none. */
+	char *nl = c->reply.len > 0 ? memchr(c->reply.data, '\n', c->reply.len) : NULL;
+	if (nl == NULL) {
+		status_child_finish(c, "FAIL\ttemp\tthe mailbox status process gave no answer");
+		return;
+	}
+	*nl = '\0';
+	status_child_finish(c, c->reply.data);
+}
+
+static void status_child_timeout(void *context)
+{
+	struct status_child *c = context;
+	c->timer = NULL;
+	kill(c->pid, SIGKILL);
+	status_child_finish(c, "FAIL\ttemp\tthe mailbox status process did not answer in time");
+}
+
+int master_mailbox_status(const char *user, char **fields, unsigned count,
+			  master_status_callback *callback, void *context,
+			  struct error *err)
+{
+	pool_t *pool = pool_create();
+	struct mail_worker_params p;
+	memset(&p, 0, sizeof(p));
+	if (user_params(pool, pool_strdup(pool, user), fields, count, &p, err) < 0) {
+		pool_destroy(pool);
+		return -1;
+	}
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		error_set_errno(err, "pipe");
+		pool_destroy(pool);
+		return -1;
+	}
+	p.protocol = "";
+	p.session_id = "status";
+	p.remote_ip = "";
+	pid_t pid = fork_child();
+	if (pid < 0) {
+		error_set(err, ERROR_TEMP, "fork failed");
+		close(pipefd[0]);
+		close(pipefd[1]);
+		pool_destroy(pool);
+		return -1;
+	}
+	if (pid == 0) {
+		M.child->role = CHILD_ROLE_MAILBOX_STATUS;
+		M.child->mail = p;       /* pool stays alive in the child */
+		M.child->status_fd = pipefd[1];
+		keep_fd(pipefd[1]);
+		return 0;
+	}
+	pool_destroy(pool);
+	close(pipefd[1]);
+	fcntl(pipefd[0], F_SETFL, fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
+	struct status_child *c = xmalloc(sizeof(*c));
+	c->pid = pid;
+	c->fd = pipefd[0];
+	buffer_init(&c->reply);
+	c->callback = callback;
+	c->context = context;
+	c->io = event_io_add(M.loop, c->fd, EVENT_IN, false, status_child_input, c);
+	c->timer = event_timer_add(M.loop, MAILBOX_STATUS_TIMEOUT_MS, status_child_timeout, c);
+	c->next = M.status_children;
+	M.status_children = c;
+	return 0;
 }
 
 /* ---- login processes ---- */
@@ -432,22 +571,13 @@ static void login_handle_handover(struct login_proc *lp, char *msg, size_t len, 
 	char *cookie = ipc_unescape(pool, f[2], NULL);
 	h->next = M.handovers;
 	M.handovers = h;
-	if (h->rip == NULL || h->input == NULL || h->output == NULL || cookie == NULL ||
-	    !auth_connect()) {
+	if (h->rip == NULL || h->input == NULL || h->output == NULL || cookie == NULL) {
 		handover_reply(h, "TEMP");
 		handover_free(h);
 		return;
 	}
-	if (++M.next_rid == 0)
-		M.next_rid = 1;
-	h->rid = M.next_rid;
-	struct buffer line;
-	buffer_init(&line);
-	buffer_printf(&line, "REQUEST\t%u\t", h->rid);
-	ipc_escape_append(&line, cookie, strlen(cookie));
-	buffer_append_str(&line, "\n");
-	stream_write(M.auth, line.data, line.len);
-	buffer_free(&line);
+	const char *args[] = { cookie };
+	h->rid = auth_client_request("REQUEST", args, 1, handover_auth_reply, h);
 }
 
 static void login_input(void *context, unsigned revents)
@@ -550,10 +680,17 @@ static void describe_status(int status, char *out, size_t size)
 		snprintf(out, size, "exit status %d", WEXITSTATUS(status));
 }
 
+static bool abnormal(int status)
+{
+	return WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
+}
+
 static unsigned children_alive(void)
 {
-	unsigned n = M.worker_count + (M.auth_pid > 0 ? 1 : 0);
+	unsigned n = session_table_count() + (M.auth_pid > 0 ? 1 : 0);
 	for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next)
+		n++;
+	for (struct status_child *c = M.status_children; c != NULL; c = c->next)
 		n++;
 	return n;
 }
@@ -574,18 +711,39 @@ static void reap_login(struct login_proc *lp, int status)
 	}
 	event_io_remove(lp->io);
 	close(lp->fd);
+	if (abnormal(status))
+		metrics_counters.abnormal_exits[METRICS_PROCESS_LOGIN]++;
 	if (lp->slot >= 0 && !M.stopping) {
 		unsigned slot = (unsigned)lp->slot;
 		M.login_delay[slot] = next_delay(M.login_delay[slot], lp->started);
 		log_error("login process %ld %s; restarting in %u ms", (long)lp->pid, how,
 			  M.login_delay[slot]);
+		metrics_counters.restarts[METRICS_PROCESS_LOGIN]++;
 		if (slot < M.login_slots)
 			M.login_timer[slot] = event_timer_add(M.loop, M.login_delay[slot],
 							      spawn_login, (void *)(uintptr_t)slot);
-	} else if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
+	} else if (abnormal(status)) {
 		log_warning("login process %ld %s", (long)lp->pid, how);
 	}
 	free(lp);
+}
+
+static void reap_auth(pid_t pid, int status)
+{
+	char how[64];
+	describe_status(status, how, sizeof(how));
+	M.auth_pid = 0;
+	metrics_auth_exited();
+	if (abnormal(status) && !M.auth_expected_exit)
+		metrics_counters.abnormal_exits[METRICS_PROCESS_AUTH]++;
+	if (M.stopping)
+		return;
+	M.auth_delay = M.auth_expected_exit ? 0 : next_delay(M.auth_delay, M.auth_started);
+	if (!M.auth_expected_exit) {
+		log_error("auth process %ld %s; restarting in %u ms", (long)pid, how, M.auth_delay);
+		metrics_counters.restarts[METRICS_PROCESS_AUTH]++;
+	}
+	M.auth_timer = event_timer_add(M.loop, M.auth_delay, spawn_auth, NULL);
 }
 
 static void on_child(void *context, int signo)
@@ -593,16 +751,8 @@ static void on_child(void *context, int signo)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		char how[64];
-		describe_status(status, how, sizeof(how));
 		if (pid == M.auth_pid) {
-			M.auth_pid = 0;
-			if (M.stopping)
-				continue;
-			M.auth_delay = M.auth_expected_exit ? 0 : next_delay(M.auth_delay, M.auth_started);
-			if (!M.auth_expected_exit)
-				log_error("auth process %ld %s; restarting in %u ms", (long)pid, how, M.auth_delay);
-			M.auth_timer = event_timer_add(M.loop, M.auth_delay, spawn_auth, NULL);
+			reap_auth(pid, status);
 			continue;
 		}
 		bool found = false;
@@ -613,18 +763,14 @@ static void on_child(void *context, int signo)
 				break;
 			}
 		}
-		for (struct worker **p = &M.workers; !found && *p != NULL; p = &(*p)->next) {
-			if ((*p)->pid == pid) {
-				struct worker *w = *p;
-				*p = w->next;
-				free(w);
-				M.worker_count--;
-				found = true;
-				if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
-					log_warning("mail worker %ld %s", (long)pid, how);
-				break;   /* *p may now be NULL */
-			}
+		if (!found && session_table_exited(pid, abnormal(status)) && abnormal(status)) {
+			char how[64];
+			describe_status(status, how, sizeof(how));
+			log_warning("mail worker %ld %s", (long)pid, how);
+			metrics_counters.abnormal_exits[METRICS_PROCESS_MAIL]++;
 		}
+		/* Anything else was a mailbox status child: its pipe's EOF
+		 * already told (or will tell) the result. */
 	}
 	if (M.stopping && children_alive() == 0)
 		event_loop_stop(M.loop);
@@ -632,25 +778,39 @@ static void on_child(void *context, int signo)
 
 /* ---- reload and stop ---- */
 
-static void reload(void)
+/* The name of setting index i in SETTINGS_LOG_FACILITIES. */
+static void facility_name(unsigned index, char *out, size_t size)
 {
-	struct error err;
+	const char *p = SETTINGS_LOG_FACILITIES;
+	for (unsigned i = 0; i < index && strchr(p, '|') != NULL; i++)
+		p = strchr(p, '|') + 1;
+	size_t len = strcspn(p, "|");
+	snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), p);
+}
+
+void master_apply_log_facility(const struct roost_settings *set)
+{
+	char name[16];
+	facility_name(set->log_facility, name, sizeof(name));
+	log_set_facility(name);
+}
+
+int master_reload(struct error *err)
+{
 	pool_t *pool = pool_create();
-	struct roost_settings *ns = settings_load(pool, M.opts->config_path, &err);
-	if (ns == NULL || settings_check_modules(ns, pool, &err) < 0) {
-		log_error("Reload failed, the running configuration stays in force: %s", err.message);
-		pool_destroy(pool);
-		return;
-	}
+	struct roost_settings *ns = settings_load(pool, M.opts->config_path, err);
+	if (ns == NULL || settings_check_modules(ns, pool, err) < 0)
+		goto failed;
 	if (strcmp(ns->base_dir, M.set->base_dir) != 0) {
 		log_warning("base_dir changed; this takes effect only after a restart");
 		ns->base_dir = pool_strdup(pool, M.set->base_dir);
 	}
+	if (metrics_http_configure(ns->metrics_listen, err) < 0)
+		goto failed;
 	struct listener_set nl;
-	if (listeners_open(ns, &M.listeners, &nl, &err) < 0) {
-		log_error("Reload failed, the running configuration stays in force: %s", err.message);
-		pool_destroy(pool);
-		return;
+	if (listeners_open(ns, &M.listeners, &nl, err) < 0) {
+		metrics_http_configure(M.set->metrics_listen, err);
+		goto failed;
 	}
 	listeners_close(&M.listeners);
 	M.listeners = nl;
@@ -658,6 +818,8 @@ static void reload(void)
 	M.set = ns;
 	M.set_pool = pool;
 	log_set_debug(ns->log_debug);
+	master_apply_log_facility(ns);
+	metrics_counters.reloads_ok++;
 
 	retire_logins();
 	for (unsigned i = 0; i < M.login_slots; i++) {
@@ -670,18 +832,27 @@ static void reload(void)
 		spawn_login_slot(i);
 	}
 	if (M.became_child)
-		return;
+		return 0;
 	if (M.auth_pid > 0) {
 		M.auth_expected_exit = true;
+		auth_client_expect_close();
 		kill(M.auth_pid, SIGTERM);
 	}
 	log_info("Configuration reloaded from %s", M.opts->config_path);
+	return 0;
+
+failed:
+	metrics_counters.reloads_failed++;
+	log_error("Reload failed, the running configuration stays in force: %s", err->message);
+	pool_destroy(pool);
+	return -1;
 }
 
 static void on_hup(void *context, int signo)
 {
+	struct error err;
 	if (!M.stopping)
-		reload();
+		(void)master_reload(&err);
 }
 
 static void kill_everything(void *context)
@@ -692,24 +863,27 @@ static void kill_everything(void *context)
 		kill(M.auth_pid, SIGKILL);
 	for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next)
 		kill(lp->pid, SIGKILL);
-	for (struct worker *w = M.workers; w != NULL; w = w->next)
-		kill(w->pid, SIGKILL);
+	for (struct status_child *c = M.status_children; c != NULL; c = c->next)
+		kill(c->pid, SIGKILL);
+	session_table_signal_all(SIGKILL);
 }
 
-static void on_terminate(void *context, int signo)
+void master_stop(void)
 {
 	if (M.stopping)
 		return;
-	log_info("Stopping (signal %d)", signo);
 	M.stopping = true;
 	if (M.auth_pid > 0)
 		kill(M.auth_pid, SIGTERM);
 	for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next)
 		kill(lp->pid, SIGTERM);
-	for (struct worker *w = M.workers; w != NULL; w = w->next)
-		kill(w->pid, SIGTERM);
+	for (struct status_child *c = M.status_children; c != NULL; c = c->next)
+		kill(c->pid, SIGTERM);
+	session_table_signal_all(SIGTERM);
 	event_timer_remove(M.auth_timer);
 	M.auth_timer = NULL;
+	event_timer_remove(M.stats_timer);
+	M.stats_timer = NULL;
 	for (unsigned i = 0; i < LOGIN_PROCESSES_MAX; i++) {
 		event_timer_remove(M.login_timer[i]);
 		M.login_timer[i] = NULL;
@@ -718,6 +892,19 @@ static void on_terminate(void *context, int signo)
 		event_loop_stop(M.loop);
 	else
 		M.kill_timer = event_timer_add(M.loop, SHUTDOWN_GRACE_MS, kill_everything, NULL);
+}
+
+static void on_terminate(void *context, int signo)
+{
+	if (M.stopping)
+		return;
+	log_info("Stopping (signal %d)", signo);
+	master_stop();
+}
+
+bool master_became_child(void)
+{
+	return M.became_child;
 }
 
 /* ---- setup ---- */
@@ -746,8 +933,12 @@ static int bind_unix(const char *path, mode_t mode, struct error *err)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, mode) < 0 || listen(fd, 128) < 0) {
+	/* Created with the final mode, so there is no moment in which
+	 * anybody else could connect. */
+	mode_t old_umask = umask(0777 & ~mode);
+	int ret = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (ret < 0 || chmod(path, mode) < 0 || listen(fd, 128) < 0) {
 		error_set_errno(err, "cannot create socket %s", path);
 		if (fd >= 0)
 			close(fd);
@@ -766,6 +957,7 @@ static int setup_runtime(struct error *err)
 		return -1;
 	snprintf(M.auth_login_path, sizeof(M.auth_login_path), "%s/login/auth", M.set->base_dir);
 	snprintf(M.auth_master_path, sizeof(M.auth_master_path), "%s/auth-master", M.set->base_dir);
+	snprintf(M.control_path, sizeof(M.control_path), "%s/control", M.set->base_dir);
 	/* Login processes (their own user, chrooted) must reach auth; only
 	 * the master may redeem cookies. */
 	M.auth_login_fd = bind_unix(M.auth_login_path, 0666, err);
@@ -774,6 +966,11 @@ static int setup_runtime(struct error *err)
 	M.auth_master_fd = bind_unix(M.auth_master_path, 0600, err);
 	if (M.auth_master_fd < 0)
 		return -1;
+	/* roostctl: only our own user (root, or the server's user in
+	 * unprivileged mode); control.c checks the peer's uid as well. */
+	M.control_fd = bind_unix(M.control_path, 0600, err);
+	if (M.control_fd < 0)
+		return -1;
 	return 0;
 }
 
@@ -781,8 +978,13 @@ static void master_cleanup(void)
 {
 	while (M.handovers != NULL)
 		handover_free(M.handovers);
-	stream_destroy(M.auth);
-	M.auth = NULL;
+	while (M.status_children != NULL)
+		status_child_finish(M.status_children, "FAIL\ttemp\tthe server is stopping");
+	control_deinit();
+	metrics_http_deinit();
+	auth_client_deinit();
+	session_table_deinit();
+	debug_users_clear();
 	listeners_close(&M.listeners);
 	if (M.auth_login_fd >= 0)
 		close(M.auth_login_fd);
@@ -790,6 +992,7 @@ static void master_cleanup(void)
 		close(M.auth_master_fd);
 	unlink(M.auth_login_path);
 	unlink(M.auth_master_path);
+	unlink(M.control_path);
 	event_loop_destroy(M.loop);
 	M.loop = NULL;
 }
@@ -804,8 +1007,9 @@ enum master_result master_run(const struct master_options *opts,
 	M.set = set;
 	M.set_pool = set_pool;
 	M.child = child_r;
-	M.auth_login_fd = M.auth_master_fd = -1;
+	M.auth_login_fd = M.auth_master_fd = M.control_fd = -1;
 	M.privileged = geteuid() == 0;
+	metrics_init();
 	if (!M.privileged)
 		log_info("Running unprivileged as uid %ld: all processes share this user, "
 			 "no chroot and no privilege separation", (long)geteuid());
@@ -815,6 +1019,15 @@ enum master_result master_run(const struct master_options *opts,
 		return MASTER_FAILED;
 	}
 	M.loop = event_loop_create();
+	auth_client_init(M.loop, M.auth_master_path);
+	session_table_init(M.loop);
+	control_init(M.loop, M.control_fd);
+	metrics_http_init(M.loop);
+	if (metrics_http_configure(set->metrics_listen, &err) < 0) {
+		log_error("%s", err.message);
+		master_cleanup();
+		return MASTER_FAILED;
+	}
 	event_signal_add(M.loop, SIGCHLD, on_child, NULL);
 	event_signal_add(M.loop, SIGTERM, on_terminate, NULL);
 	event_signal_add(M.loop, SIGINT, on_terminate, NULL);
@@ -832,6 +1045,7 @@ enum master_result master_run(const struct master_options *opts,
 	for (unsigned i = 0; i < M.login_slots && !M.became_child; i++)
 		spawn_login_slot(i);
 	if (!M.became_child) {
+		M.stats_timer = event_timer_add(M.loop, AUTH_STATS_POLL_MS, stats_poll, NULL);
 		if (opts->ready_fd >= 0) {
 			ssize_t ignored = write(opts->ready_fd, "1", 1);
 			(void)ignored;

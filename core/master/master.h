@@ -17,6 +17,7 @@
 #include "auth-daemon.h"
 #include "login/login.h"
 #include "mail/mail-worker.h"
+#include "metrics.h"
 #include "pool.h"
 #include "settings.h"
 
@@ -30,6 +31,7 @@ enum child_role {
 	CHILD_ROLE_AUTH,
 	CHILD_ROLE_LOGIN,
 	CHILD_ROLE_MAIL,
+	CHILD_ROLE_MAILBOX_STATUS,   /* mail (without client_fd) + status_fd */
 };
 
 struct child_start {
@@ -37,6 +39,7 @@ struct child_start {
 	struct auth_params auth;
 	struct login_params login;
 	struct mail_worker_params mail;
+	int status_fd;
 };
 
 struct master_options {
@@ -49,5 +52,35 @@ struct master_options {
 enum master_result master_run(const struct master_options *opts,
 			      struct roost_settings *set, pool_t *set_pool,
 			      struct child_start *child_r);
+
+/*
+ * For the control socket and the metrics listener, which run in the
+ * master's event loop (control.h, metrics-http.h). Callbacks run from the
+ * loop, never from inside the call that asked for them.
+ */
+typedef void master_done_callback(void *context);
+/* result: "OK\tmessages\toctets" or "FAIL\tkind\tescaped message"
+ * (mailbox-status.h). */
+typedef void master_status_callback(void *context, const char *result);
+
+/* True in a child that was just forked from inside the loop: code that
+ * loops over several events must stop processing them. */
+bool master_became_child(void);
+/* Applies set->log_facility to the log (main() at start, reload). */
+void master_apply_log_facility(const struct roost_settings *set);
+/* SIGHUP does the same. -1 with err ("FILE:LINE: ...") when the new
+ * configuration was refused and the running one stays in force. */
+int master_reload(struct error *err);
+void master_stop(void);
+/* Asks the auth process for fresh statistics, then calls done. */
+void master_stats_refresh(master_done_callback *done, void *context);
+void master_stats_write(struct buffer *out, enum metrics_format format);
+/* Starts the mailbox status child for a user the userdb knows: fields
+ * are the key=value fields (still escaped) of auth's USER reply. -1 with
+ * err when the user's uid/gid may not be used (same rules as for mail
+ * workers) or the child cannot start. */
+int master_mailbox_status(const char *user, char **fields, unsigned count,
+			  master_status_callback *callback, void *context,
+			  struct error *err);
 
 #endif

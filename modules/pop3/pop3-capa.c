@@ -1,9 +1,9 @@
 /* CAPA; see pop3-capa.h. */
 #include "config.h"
 #include "pop3-capa.h"
-#include "protocol.h"
 
-void pop3_capa_write(struct stream *stream, bool plaintext_ok, bool offer_stls)
+void pop3_capa_write(struct stream *stream, const char *sasl_mechanisms,
+		     bool plaintext_ok, bool offer_stls)
 {
 	stream_write_str(stream,
 		"+OK Capability list follows\r\n"
@@ -15,7 +15,8 @@ void pop3_capa_write(struct stream *stream, bool plaintext_ok, bool offer_stls)
 		"PIPELINING\r\n");
 	if (plaintext_ok) {
 		stream_write_str(stream, "USER\r\n");
-		stream_printf(stream, "SASL %s\r\n", login_sasl_mechanisms());
+		if (sasl_mechanisms[0] != '\0')
+			stream_printf(stream, "SASL %s\r\n", sasl_mechanisms);
 	}
 	if (offer_stls)
 		stream_write_str(stream, "STLS\r\n");

@@ -9,8 +9,11 @@
 
 #include "stream.h"
 
-/* plaintext_ok: USER and SASL PLAIN/LOGIN can be used now (pre-auth) or
- * could be (post-auth: the login succeeded, so they were). */
-void pop3_capa_write(struct stream *stream, bool plaintext_ok, bool offer_stls);
+/* plaintext_ok: USER and SASL can be used now (pre-auth) or could be
+ * (post-auth: the login succeeded, so they were). sasl_mechanisms: the
+ * space-separated SASL list (login_sasl_mechanisms() before login,
+ * auth_mechanisms_sasl_list() after); never APOP, a command of its own. */
+void pop3_capa_write(struct stream *stream, const char *sasl_mechanisms,
+		     bool plaintext_ok, bool offer_stls);
 
 #endif

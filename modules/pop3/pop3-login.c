@@ -1,8 +1,8 @@
 /*
- * POP3 AUTHORIZATION state: greeting, CAPA, STLS, USER/PASS, AUTH, QUIT.
- * Credentials are never checked here: USER/PASS becomes a SASL PLAIN
- * exchange with the auth process, so every login path goes through the
- * same code there.
+ * POP3 AUTHORIZATION state: greeting, CAPA, STLS, USER/PASS, APOP, AUTH,
+ * QUIT. Credentials are never checked here: USER/PASS becomes a SASL PLAIN
+ * exchange with the auth process and APOP one of its pseudo-mechanism
+ * APOP, so every login path goes through the same code there.
  */
 #include "config.h"
 #include "pop3-login.h"
@@ -12,15 +12,26 @@
 #include "line-reader.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* RFC 1939 leaves the user name unbounded; 255 octets covers any real
  * address and keeps a hostile USER from growing the session. */
 #define POP3_USER_MAX 255
+/* APOP's digest: MD5 in hex (RFC 1939 section 7). */
+#define POP3_APOP_DIGEST_HEX_LEN 32
+/* Random bytes in the APOP timestamp: unique per connection (RFC 1939
+ * says it must differ every time) and unguessable. */
+#define POP3_APOP_RANDOM_BYTES 12
+/* The host name in the timestamp is cut here; the greeting line must
+ * stay within 512 octets (RFC 1939). */
+#define POP3_APOP_HOST_MAX 64
 
 struct pop3_login {
 	struct line_reader reader;
 	char *user;              /* from USER, waiting for PASS */
+	char *apop_timestamp;    /* "<pid.random@host>", NULL without APOP */
 	bool in_sasl;            /* AUTH exchange: next line is a response */
 	bool tls_starting;
 	bool quitting;
@@ -40,11 +51,39 @@ static void pop3_login_forget_user(struct pop3_login *pl)
 	}
 }
 
+/* RFC 1939 section 7: "<process-ID.clock@hostname>"; the random part
+ * stands in for the clock so that no two greetings share a timestamp. */
+static char *apop_timestamp(pool_t *pool)
+{
+	unsigned char raw[POP3_APOP_RANDOM_BYTES];
+	char hex[POP3_APOP_RANDOM_BYTES * 2 + 1];
+	char host[POP3_APOP_HOST_MAX + 1];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[POP3_APOP_HOST_MAX] = '\0';
+	/* Only what a msg-id may hold; anything else would make clients
+	 * (and sasl-apop's check) refuse the timestamp. */
+	for (char *p = host; *p != '\0'; p++) {
+		if (*p <= ' ' || *p >= 0x7f || *p == '<' || *p == '>' || *p == '@')
+			*p = '-';
+	}
+	return pool_printf(pool, "<%ld.%s@%s>", (long)getpid(), hex,
+			   host[0] != '\0' ? host : "localhost");
+}
+
 static void client_start(struct login_client *client)
 {
 	struct pop3_login *pl = pool_alloc(client->pool, sizeof(*pl));
 	line_reader_init(&pl->reader, POP3_AUTH_LINE_MAX);
 	client->protocol_data = pl;
+	if (login_apop_enabled()) {
+		pl->apop_timestamp = apop_timestamp(client->pool);
+		stream_printf(client->stream, "+OK %s %s\r\n",
+			      client->set->login_greeting, pl->apop_timestamp);
+		return;
+	}
 	stream_printf(client->stream, "+OK %s\r\n", client->set->login_greeting);
 }
 
@@ -101,6 +140,52 @@ static void cmd_pass(struct login_client *client, struct pop3_login *pl,
 	pop3_login_forget_user(pl);
 	login_client_auth_begin(client, "PLAIN", b64);
 	sodium_memzero(b64, strlen(b64));
+}
+
+static bool hex_digits(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		      (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+/* APOP name digest: the digest is the last word, the name all before
+ * it (RFC 1939 allows no space in it, but a client may send one). */
+static void cmd_apop(struct login_client *client, struct pop3_login *pl,
+		     const struct pop3_command *cmd)
+{
+	if (pl->apop_timestamp == NULL) {
+		pop3_login_reply(client, "-ERR APOP is not available.");
+		return;
+	}
+	if (plaintext_refused(client))
+		return;
+	const char *space = cmd->args_len > 0 ?
+		memrchr(cmd->args, ' ', cmd->args_len) : NULL;
+	size_t user_len = space != NULL ? (size_t)(space - cmd->args) : 0;
+	const char *digest = space != NULL ? space + 1 : NULL;
+	size_t digest_len = space != NULL ? cmd->args_len - user_len - 1 : 0;
+	if (user_len == 0 || user_len > POP3_USER_MAX ||
+	    memchr(cmd->args, '\0', cmd->args_len) != NULL ||
+	    digest_len != POP3_APOP_DIGEST_HEX_LEN || !hex_digits(digest, digest_len)) {
+		pop3_login_reply(client, "-ERR Invalid APOP arguments.");
+		return;
+	}
+	size_t ts_len = strlen(pl->apop_timestamp);
+	size_t raw_len = ts_len + 1 + user_len + 1 + digest_len;
+	unsigned char *raw = pool_alloc(client->pool, raw_len);
+	memcpy(raw, pl->apop_timestamp, ts_len);
+	memcpy(raw + ts_len + 1, cmd->args, user_len);
+	memcpy(raw + ts_len + 1 + user_len + 1, digest, digest_len);
+	size_t b64_len = sodium_base64_encoded_len(raw_len, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = pool_alloc(client->pool, b64_len);
+	sodium_bin2base64(b64, b64_len, raw, raw_len, sodium_base64_VARIANT_ORIGINAL);
+	pop3_login_forget_user(pl);
+	login_client_auth_begin(client, "APOP", b64);
 }
 
 static bool mechanism_offered(const char *mech)
@@ -169,7 +254,8 @@ static void cmd_auth(struct login_client *client, struct pop3_login *pl,
 		pop3_login_reply(client, "-ERR Unsupported authentication mechanism.");
 		return;
 	}
-	/* Every mechanism we offer sends the password in the clear. */
+	/* Every login needs a connection where logins are allowed, also
+	 * with the mechanisms that send no password (ssl = required). */
 	if (plaintext_refused(client))
 		return;
 	const char *initial = NULL;
@@ -217,7 +303,8 @@ static void handle_line(struct login_client *client, struct pop3_login *pl,
 		return;
 	}
 	if (strcmp(cmd.keyword, "CAPA") == 0) {
-		pop3_capa_write(client->stream, client->plaintext_allowed,
+		pop3_capa_write(client->stream, login_sasl_mechanisms(),
+				client->plaintext_allowed,
 				client->tls_available && !client->tls_active);
 	} else if (strcmp(cmd.keyword, "USER") == 0) {
 		cmd_user(client, pl, &cmd);
@@ -225,6 +312,8 @@ static void handle_line(struct login_client *client, struct pop3_login *pl,
 		cmd_pass(client, pl, &cmd);
 	} else if (strcmp(cmd.keyword, "AUTH") == 0) {
 		cmd_auth(client, pl, &cmd);
+	} else if (strcmp(cmd.keyword, "APOP") == 0) {
+		cmd_apop(client, pl, &cmd);
 	} else if (strcmp(cmd.keyword, "STLS") == 0) {
 		if (!client->tls_available || client->tls_active) {
 			pop3_login_reply(client, client->tls_active ?

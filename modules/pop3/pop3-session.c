@@ -9,12 +9,14 @@
 #include "config.h"
 #include "pop3-session.h"
 #include "pop3-capa.h"
+#include "auth-mechanisms.h"
 #include "pop3-command.h"
 
 #include "line-reader.h"
 #include "message-wire.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
 
 /* Post-login lines are commands only (no SASL), but a generous reader
@@ -42,19 +44,44 @@ struct pop3_session {
 	uint64_t retr_sent;
 	bool retr_truncated;
 	bool ending;
-	/* For the logout line. */
-	unsigned retr_count;
-	uint64_t retr_octets;
-	unsigned top_count;
+	/* For the logout line; the rest is in mail->stats. */
+	uint64_t top_count;
+	uint64_t started_ms;
 };
 
 static void session_input(void *context);
 static void session_continue_retr(struct pop3_session *ps);
 
+/* Every byte for the client goes through here, so octets_sent is exact. */
+static void send_bytes(struct pop3_session *ps, const void *data, size_t len)
+{
+	stream_write(ps->stream, data, len);
+	ps->mail->stats.octets_sent += len;
+}
+
+static void send_printf(struct pop3_session *ps, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void send_printf(struct pop3_session *ps, const char *fmt, ...)
+{
+	struct buffer out;
+	va_list ap;
+	buffer_init(&out);
+	va_start(ap, fmt);
+	buffer_vprintf(&out, fmt, ap);
+	va_end(ap);
+	send_bytes(ps, out.data, out.len);
+	buffer_free(&out);
+}
+
 static void reply(struct pop3_session *ps, const char *line)
 {
-	stream_write_str(ps->stream, line);
-	stream_write_str(ps->stream, "\r\n");
+	send_printf(ps, "%s\r\n", line);
+}
+
+static void set_state(struct pop3_session *ps, const char *state)
+{
+	ps->mail->stats.state = state;
+	mail_session_stats_changed(ps->mail);
 }
 
 static void close_deadline(void *context)
@@ -68,15 +95,26 @@ static void close_deadline(void *context)
 	mail_session_end(ps->mail);
 }
 
-static void session_end(struct pop3_session *ps, const char *reason)
+/* reason: one of the words of mail_session_stats.end_reason; detail, when
+ * not NULL, says more (the stream's close reason, an error). */
+static void session_end(struct pop3_session *ps, const char *reason,
+			const char *detail)
 {
 	if (ps->ending)
 		return;
 	ps->ending = true;
+	const struct mail_session_stats *st = &ps->mail->stats;
+	uint64_t ms = event_loop_now(ps->mail->loop) - ps->started_ms;
 	log_msg(LOG_LEVEL_INFO, &ps->mail->log,
-		"Disconnected: %s retr=%u/%" PRIu64 " top=%u del=%u/%" PRIu64 " messages=%u",
-		reason, ps->retr_count, ps->retr_octets, ps->top_count,
-		ps->deleted_count, ps->deleted_octets, ps->count);
+		"Logged out: retr=%" PRIu64 " retr_octets=%" PRIu64 " top=%" PRIu64
+		" dele=%" PRIu64 " deleted_octets=%" PRIu64 " octets_sent=%" PRIu64
+		" duration=%" PRIu64 ".%03u reason=%s%s%s%s",
+		st->retrieved, st->retrieved_octets, ps->top_count, st->deleted,
+		st->deleted_octets, st->octets_sent, ms / 1000, (unsigned)(ms % 1000),
+		reason, detail != NULL ? " (" : "", detail != NULL ? detail : "",
+		detail != NULL ? ")" : "");
+	ps->mail->stats.end_reason = reason;
+	set_state(ps, "closing");
 	if (ps->retr != NULL) {
 		ps->mail->storage->message_close(ps->retr);
 		ps->retr = NULL;
@@ -97,7 +135,7 @@ static void stream_closed(void *context, const char *reason)
 {
 	struct pop3_session *ps = context;
 	if (!ps->ending && reason != NULL)
-		session_end(ps, reason);
+		session_end(ps, "disconnect", reason);
 	event_timer_remove(ps->idle_timer);
 	ps->idle_timer = NULL;
 	stream_destroy(ps->stream);
@@ -112,7 +150,7 @@ static void idle_timeout(void *context)
 	/* Never put a reply into the middle of a message being sent. */
 	if (ps->retr == NULL)
 		reply(ps, "-ERR Disconnected for inactivity.");
-	session_end(ps, "Idle timeout");
+	session_end(ps, "timeout", NULL);
 }
 
 /* Parses "N" into a 0-based index of a message that exists and is not
@@ -152,7 +190,7 @@ static void cmd_stat(struct pop3_session *ps)
 		n++;
 		octets += info(ps, i)->size;
 	}
-	stream_printf(ps->stream, "+OK %u %" PRIu64 "\r\n", n, octets);
+	send_printf(ps, "+OK %u %" PRIu64 "\r\n", n, octets);
 }
 
 static void cmd_list_or_uidl(struct pop3_session *ps, const struct pop3_command *cmd,
@@ -170,9 +208,9 @@ static void cmd_list_or_uidl(struct pop3_session *ps, const struct pop3_command 
 		if (!message_arg(ps, words[0], lens[0], &i))
 			return;
 		if (uidl)
-			stream_printf(ps->stream, "+OK %u %s\r\n", i + 1, info(ps, i)->uidl);
+			send_printf(ps, "+OK %u %s\r\n", i + 1, info(ps, i)->uidl);
 		else
-			stream_printf(ps->stream, "+OK %u %" PRIu64 "\r\n", i + 1, info(ps, i)->size);
+			send_printf(ps, "+OK %u %" PRIu64 "\r\n", i + 1, info(ps, i)->size);
 		return;
 	}
 	struct buffer out;
@@ -199,7 +237,7 @@ static void cmd_list_or_uidl(struct pop3_session *ps, const struct pop3_command 
 			buffer_printf(&out, "%u %" PRIu64 "\r\n", i + 1, info(ps, i)->size);
 	}
 	buffer_append_str(&out, ".\r\n");
-	stream_write(ps->stream, out.data, out.len);
+	send_bytes(ps, out.data, out.len);
 	buffer_free(&out);
 }
 
@@ -223,7 +261,7 @@ static void start_retr(struct pop3_session *ps, unsigned index, uint64_t body_li
 	if (ps->retr_truncated)
 		reply(ps, "+OK");
 	else
-		stream_printf(ps->stream, "+OK %" PRIu64 " octets\r\n", info(ps, index)->size);
+		send_printf(ps, "+OK %" PRIu64 " octets\r\n", info(ps, index)->size);
 	session_continue_retr(ps);
 }
 
@@ -234,16 +272,17 @@ static void finish_retr(struct pop3_session *ps, bool ok)
 	if (!ok) {
 		/* Half a message was sent; only closing the connection tells
 		 * the client it is incomplete. */
-		session_end(ps, "Message read failed during RETR");
+		session_end(ps, "error", "message read failed during RETR");
 		return;
 	}
-	stream_write_str(ps->stream, ".\r\n");
+	send_bytes(ps, ".\r\n", 3);
 	if (ps->retr_truncated) {
 		ps->top_count++;
 	} else {
-		ps->retr_count++;
-		ps->retr_octets += info(ps, ps->retr_index)->size;
+		ps->mail->stats.retrieved++;
+		ps->mail->stats.retrieved_octets += info(ps, ps->retr_index)->size;
 	}
+	mail_session_stats_changed(ps->mail);
 }
 
 static void session_continue_retr(struct pop3_session *ps)
@@ -266,7 +305,7 @@ static void session_continue_retr(struct pop3_session *ps)
 		} else {
 			message_wire_convert(&ps->wire, chunk, (size_t)n, &out);
 		}
-		stream_write(ps->stream, out.data, out.len);
+		send_bytes(ps, out.data, out.len);
 		if (n == 0 || message_wire_done(&ps->wire)) {
 			finish_retr(ps, true);
 			break;
@@ -324,6 +363,7 @@ static void cmd_quit(struct pop3_session *ps)
 	if (ps->deleted_count > 0) {
 		struct error err;
 		error_clear(&err);
+		set_state(ps, "update");
 		if (ps->mail->storage->commit_deletions(ps->mail->mailbox,
 							ps->deleted, &err) < 0) {
 			log_msg(LOG_LEVEL_ERROR, &ps->mail->log,
@@ -331,16 +371,18 @@ static void cmd_quit(struct pop3_session *ps)
 			reply(ps, err.kind == ERROR_PERM ?
 			      "-ERR [SYS/PERM] Some deleted messages were not removed." :
 			      "-ERR [SYS/TEMP] Some deleted messages were not removed.");
-			session_end(ps, "Logged out (deletions failed)");
+			session_end(ps, "error", "deletions failed");
 			return;
 		}
+		ps->mail->stats.deleted = ps->deleted_count;
+		ps->mail->stats.deleted_octets = ps->deleted_octets;
 	}
 	/* Release the lock before answering, so a client that reconnects
 	 * the moment it reads +OK finds the mailbox free. */
 	ps->mail->storage->close(ps->mail->mailbox);
 	ps->mail->mailbox = NULL;
 	reply(ps, "+OK Logging out.");
-	session_end(ps, "Logged out");
+	session_end(ps, "quit", NULL);
 }
 
 static void handle_line(struct pop3_session *ps, const char *line, size_t len)
@@ -357,6 +399,15 @@ static void handle_line(struct pop3_session *ps, const char *line, size_t len)
 	}
 	const char *k = cmd.keyword;
 	bool no_args = cmd.args_len == 0;
+	ps->mail->stats.commands++;
+	mail_session_stats_changed(ps->mail);
+	/* After login no command carries a secret, so the whole line may go
+	 * to the (per-user, roostctl debug) debug log. */
+	if (log_debug_enabled()) {
+		char esc[POP3_COMMAND_LINE_MAX + 1];
+		log_msg(LOG_LEVEL_DEBUG, &ps->mail->log, "Command: %s",
+			log_escape(esc, sizeof(esc), line, len));
+	}
 	if (strcmp(k, "STAT") == 0 && no_args)
 		cmd_stat(ps);
 	else if (strcmp(k, "LIST") == 0)
@@ -375,8 +426,15 @@ static void handle_line(struct pop3_session *ps, const char *line, size_t len)
 		reply(ps, "+OK");
 	else if (strcmp(k, "QUIT") == 0)
 		cmd_quit(ps);
-	else if (strcmp(k, "CAPA") == 0)
-		pop3_capa_write(ps->stream, true, false);
+	else if (strcmp(k, "CAPA") == 0) {
+		/* Output is only queued within one event-loop round, so the
+		 * growth of the queue is exactly what CAPA wrote. */
+		size_t before = stream_output_pending(ps->stream);
+		pop3_capa_write(ps->stream,
+				auth_mechanisms_sasl_list(ps->mail->pool, ps->mail->set),
+				true, false);
+		ps->mail->stats.octets_sent += stream_output_pending(ps->stream) - before;
+	}
 	else if (strcmp(k, "USER") == 0 || strcmp(k, "PASS") == 0 ||
 		 strcmp(k, "AUTH") == 0 || strcmp(k, "APOP") == 0 ||
 		 strcmp(k, "STLS") == 0)
@@ -442,9 +500,10 @@ static void session_start(struct mail_session *mail)
 	ps->stream = stream_create(mail->loop, mail->fd, POP3_SESSION_INPUT_MAX,
 				   &session_stream_callbacks, ps);
 	mail->fd = -1;
+	ps->started_ms = event_loop_now(mail->loop);
 	/* Replies to commands pipelined before the login come first. */
 	if (mail->output_len > 0)
-		stream_write(ps->stream, mail->output, mail->output_len);
+		send_bytes(ps, mail->output, mail->output_len);
 
 	if (mail->mailbox == NULL) {
 		switch (mail->open_error.kind) {
@@ -460,6 +519,9 @@ static void session_start(struct mail_session *mail)
 		}
 		log_msg(LOG_LEVEL_INFO, &mail->log, "Mailbox not opened: %s",
 			mail->open_error.message);
+		mail->stats.end_reason = mail->open_error.kind == ERROR_IN_USE ?
+			"in-use" : "error";
+		set_state(ps, "closing");
 		ps->ending = true;
 		stream_finish(ps->stream);
 		return;
@@ -469,10 +531,11 @@ static void session_start(struct mail_session *mail)
 	uint64_t octets = 0;
 	for (unsigned i = 0; i < ps->count; i++)
 		octets += info(ps, i)->size;
-	log_msg(LOG_LEVEL_INFO, &mail->log, "Logged in: messages=%u octets=%" PRIu64 "%s",
-		ps->count, octets, mail->tls ? " tls" : "");
-	stream_printf(ps->stream, "+OK Logged in, %u messages (%" PRIu64 " octets).\r\n",
-		      ps->count, octets);
+	log_msg(LOG_LEVEL_INFO, &mail->log, "Logged in: tls=%s messages=%u octets=%" PRIu64,
+		mail->tls ? "yes" : "no", ps->count, octets);
+	send_printf(ps, "+OK Logged in, %u messages (%" PRIu64 " octets).\r\n",
+		    ps->count, octets);
+	set_state(ps, "transaction");
 	ps->idle_timer = event_timer_add(mail->loop, mail->set->mail_idle_timeout,
 					 idle_timeout, ps);
 	/* Commands the client pipelined behind its login. */
@@ -489,8 +552,15 @@ static void session_shutdown(struct mail_session *mail)
 		mail_session_end(mail);
 		return;
 	}
-	reply(ps, "-ERR [SYS/TEMP] Server shutting down, no messages were deleted.");
-	session_end(ps, "Server shutdown");
+	bool kicked = mail->stop == MAIL_SESSION_STOP_KICKED;
+	/* RFC 1939: without QUIT nothing is deleted. A -ERR in the middle
+	 * of a message would corrupt it; the closed connection alone tells
+	 * the client that message is incomplete. */
+	if (ps->retr == NULL)
+		reply(ps, kicked ?
+		      "-ERR [SYS/TEMP] Disconnected by the administrator, no messages were deleted." :
+		      "-ERR [SYS/TEMP] Server shutting down, no messages were deleted.");
+	session_end(ps, kicked ? "kicked" : "shutdown", NULL);
 }
 
 const struct protocol_mail_ops pop3_mail_ops = {

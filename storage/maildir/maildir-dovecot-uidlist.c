@@ -296,6 +296,5 @@ void maildir_dovecot_uidl(const struct maildir_dovecot_uidlist *list,
 		snprintf(out, MAILDIR_UIDL_MAX + 1, "%s", rec->pop3_uidl);
 		return;
 	}
-	snprintf(out, MAILDIR_UIDL_MAX + 1, "%08" PRIX32 "%08" PRIX32,
-		 rec->uid, list->uidvalidity);
+	storage_uidl_dovecot(rec->uid, list->uidvalidity, out);
 }

@@ -17,7 +17,10 @@
  * (up to the first ':') identifies the message.
  *
  * Dovecot's default pop3_uidl_format is "%08Xu%08Xv": the UID and then
- * the UIDVALIDITY as eight upper-case hex digits each. A record's P value
+ * the UIDVALIDITY as eight hex digits each, in lower case (Dovecot's %X
+ * modifier means "hex", not "upper-case hex": a running Dovecot 2.3.19
+ * answers 000000016b032837 for UID 1, UIDVALIDITY 0x6b032837). A
+ * record's P value
  * overrides it (the per-message UIDL Dovecot reports as "backend" UIDL).
  *
  * Everything here is pure: parsing works on a buffer, damage is reported
@@ -33,11 +36,12 @@
 #include <stdint.h>
 
 #include "pool.h"
+#include "storage.h"
 #include "maildir-name.h"
 
 #define MAILDIR_DOVECOT_UIDLIST_NAME "dovecot-uidlist"
-/* "%08X%08X" of two 32-bit numbers: exactly 16 hex digits. */
-#define MAILDIR_DOVECOT_UIDL_LEN 16
+/* "%08x%08x" of two 32-bit numbers (storage_uidl_dovecot()). */
+#define MAILDIR_DOVECOT_UIDL_LEN STORAGE_DOVECOT_UIDL_LEN
 
 struct maildir_dovecot_record {
 	uint32_t uid;
@@ -71,7 +75,7 @@ const struct maildir_dovecot_record *
 maildir_dovecot_uidlist_lookup(const struct maildir_dovecot_uidlist *list,
 			       const char *base, size_t len);
 
-/* Writes the UIDL Dovecot 2.3 gives rec (P override, else "%08X%08X")
+/* Writes the UIDL Dovecot 2.3 gives rec (P override, else "%08x%08x")
  * to out. base[0..base_len) is the message's base name, for an empty P;
  * it goes through maildir_uidl_from_base() like any base-name UIDL. */
 void maildir_dovecot_uidl(const struct maildir_dovecot_uidlist *list,

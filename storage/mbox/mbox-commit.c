@@ -34,6 +34,12 @@
  *
  * Every error path removes the temporary file and releases the locks.
  *
+ * In a mailbox Dovecot served, deleting the first message (which carries
+ * X-IMAPbase) writes Dovecot's pseudo-message in its place, in the same
+ * temporary file, so the metadata survives with the same guarantees
+ * (prepare_pseudo()). An existing pseudo-message is never listed, hence
+ * never deleted, and copied like every byte outside deleted messages.
+ *
  * An MDA that uses fcntl locking only and does not check, after locking,
  * that the path still names the file it opened, could append to the old
  * inode if it opened the file before step 5 and waited for our lock: use
@@ -49,6 +55,7 @@
 #include "config.h"
 #include "mbox-mailbox.h"
 #include "mbox-lock.h"
+#include "mbox-dovecot.h"
 #include "decimal.h"
 
 #include <errno.h>
@@ -74,6 +81,9 @@ struct commit_state {
 	int tmp_fd;
 	const char *tmp_path;
 	uint64_t framing_skip;    /* empty lines after the snapshot to drop */
+	char *pseudo;             /* Dovecot's pseudo-message to write in
+				     place of the first message, or NULL */
+	size_t pseudo_len;
 	uint64_t kill_at;         /* test hook; 0 = off */
 	uint64_t step;
 	time_t last_touch;
@@ -126,6 +136,12 @@ static int write_kept(struct commit_state *c, uint64_t pos, const char *buf,
 			c->next++;
 		if (c->next < box->count &&
 		    box->msgs[c->next].from_offset <= off) {
+			if (c->next == 0 && c->pseudo != NULL) {
+				size_t n = c->pseudo_len;
+				c->pseudo_len = 0;
+				if (n > 0 && write_full(c, c->pseudo, n, err) < 0)
+					return -1;
+			}
 			uint64_t skip_to = box->msgs[c->next].end_offset;
 			off = skip_to < lim ? skip_to : lim;
 			continue;
@@ -175,6 +191,28 @@ static int find_framing_skip(struct commit_state *c, struct error *err)
 	if (i > 0 && i + 5 <= (size_t)n && memcmp(buf + i, "From ", 5) == 0)
 		c->framing_skip = i;
 	return 0;
+}
+
+/* The first message of a mailbox Dovecot served carries X-IMAPbase,
+ * which holds its UIDVALIDITY: deleting that message would take the
+ * metadata with it, and the next session (or Dovecot after a rollback)
+ * would see a mailbox that was never Dovecot's, with other UIDLs. Its
+ * place is taken by Dovecot's pseudo-message, which Dovecot reads as
+ * well and which is never listed. */
+static void prepare_pseudo(struct commit_state *c)
+{
+	const struct storage_mailbox *box = c->box;
+	if (!box->dovecot || box->dovecot_pseudo || box->count == 0 ||
+	    !c->deleted[0])
+		return;
+	char host[256];
+	if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	c->pseudo = pool_alloc(box->pool, MBOX_DOVECOT_PSEUDO_MAX);
+	c->pseudo_len = mbox_dovecot_pseudo(c->pseudo, time(NULL), host,
+					    box->dovecot_uidvalidity,
+					    box->dovecot_uid_last);
 }
 
 /* Step 3's copy and check. */
@@ -294,6 +332,7 @@ static int rewrite(struct commit_state *c, struct mbox_lock *lock,
 		(void)fchown(c->tmp_fd, (uid_t)-1, fd_st.st_gid);
 	kill_point(c);
 
+	prepare_pseudo(c);
 	if (find_framing_skip(c, err) < 0 || copy_mailbox(c, lock, err) < 0)
 		return -1;
 	if (fsync(c->tmp_fd) < 0) {

@@ -68,6 +68,18 @@ static int parse_timeout(const char *value, size_t len,
 	return 0;
 }
 
+static int parse_yes_no(const char *key, const char *value, bool *value_r,
+			struct error *err)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+		*value_r = value[0] == 'y';
+		return 0;
+	}
+	error_set(err, ERROR_INVALID, "mbox: invalid %s=%s (expected yes or no)",
+		  key, value);
+	return -1;
+}
+
 int mbox_location_parse(pool_t *pool, const char *location,
 			struct mbox_location *loc_r, struct error *err)
 {
@@ -89,10 +101,13 @@ int mbox_location_parse(pool_t *pool, const char *location,
 			ret = parse_locks(value, strlen(value), loc_r, err);
 		} else if (strcmp(opts[i].key, "lock_timeout") == 0) {
 			ret = parse_timeout(value, strlen(value), loc_r, err);
+		} else if (strcmp(opts[i].key, "reuse_xuidl") == 0) {
+			ret = parse_yes_no(opts[i].key, value, &loc_r->reuse_xuidl,
+					   err);
 		} else {
 			error_set(err, ERROR_INVALID,
-				  "mbox: unknown option '%s' (known: lock, lock_timeout)",
-				  opts[i].key);
+				  "mbox: unknown option '%s' (known: lock, "
+				  "lock_timeout, reuse_xuidl)", opts[i].key);
 			return -1;
 		}
 		if (ret < 0)

@@ -13,6 +13,11 @@
  *                      the client gets -ERR [SYS/TEMP]: "<n>s" or
  *                      "<n>ms" (plain <n>: seconds), 1ms..300s.
  *                      Default 10s.
+ *   reuse_xuidl=yes|no in a mailbox Dovecot served, prefer a message's
+ *                      valid X-UIDL header to Dovecot's UID-based UIDL,
+ *                      as Dovecot's pop3_reuse_xuidl = yes did (set it
+ *                      when Dovecot had it). Default no, as Dovecot.
+ *                      Other mailboxes always reuse X-UIDL (mbox-uidl.h).
  *
  * Example: mail = mbox:~/mbox:lock=fcntl:lock_timeout=5s
  *
@@ -20,6 +25,8 @@
  */
 #ifndef ROOST_MBOX_LOCATION_H
 #define ROOST_MBOX_LOCATION_H
+
+#include <stdbool.h>
 
 #include "error.h"
 #include "pool.h"
@@ -42,6 +49,7 @@ struct mbox_location {
 	enum mbox_lock_method locks[MBOX_LOCK_METHODS_MAX];
 	unsigned lock_count;
 	unsigned lock_timeout_ms;
+	bool reuse_xuidl;
 };
 
 /* ERROR_INVALID for unknown keys, bad values, repeated options, an empty

@@ -43,6 +43,11 @@ struct storage_mailbox {
 	unsigned char snapshot_hash[MBOX_FILE_HASH_BYTES];
 	struct mbox_msg *msgs;
 	unsigned count;
+	/* Dovecot's metadata (mbox-dovecot.h), read in Dovecot mode */
+	bool dovecot;
+	bool dovecot_pseudo;      /* the file starts with the pseudo-message */
+	uint32_t dovecot_uidvalidity;
+	uint32_t dovecot_uid_last;
 	bool committed;
 	struct storage_message_reader *free_readers;
 };

@@ -17,6 +17,20 @@
  *    undoes mboxo's ">From ", which is the one-'>' case).
  *  - LF and CRLF line ends, 8-bit and NUL bytes pass through untouched.
  *
+ * Dovecot mode (mbox_parser_set_dovecot(), for mailboxes that carry
+ * Dovecot's metadata) reads the file as Dovecot 2.3 does instead, so that
+ * sizes, contents and digests are Dovecot's (see mbox-dovecot.h): a
+ * separator is a valid From_ line after any line, the line end before it
+ * and the last one of the file are framing, nothing is unquoted, Dovecot's
+ * own headers are hidden, and an unterminated last line is not counted
+ * with the CRLF that RETR adds (so LIST is 2 less than what RETR sends,
+ * as with Dovecot). It also reports the first message's X-IMAPbase (or
+ * X-IMAP: the pseudo-message, flagged so that it can be hidden) and each
+ * message's X-UID where Dovecot would accept it: digits, strictly greater
+ * than the previous accepted one, at most X-IMAPbase's last UID, in the
+ * first message only after X-IMAPbase, and none after a message that had
+ * no valid X-UID (Dovecot would have given that one a new, higher UID).
+ *
  * For each message the parser reports its offsets, its POP3 size (what
  * message_wire_size() gives for the unquoted content), a BLAKE2b digest
  * of the unquoted content without its final line end ("\n" or "\r\n"),
@@ -46,9 +60,10 @@
 #define MBOX_HASH_BYTES 16
 #define MBOX_UIDL_MAX STORAGE_UIDL_MAX
 /* How much of a line's start (after a run of '>') is looked at: enough
- * for "X-UIDL:", some blanks and a 70-octet value plus the line end. A
- * longer X-UIDL line is not a valid UIDL anyway. */
-#define MBOX_LINE_PREFIX_MAX 128
+ * for "X-UIDL:", some blanks and a 70-octet value plus the line end (a
+ * longer X-UIDL line is not a valid UIDL anyway), and for a From_ line
+ * with a long sender address (Dovecot mode checks its date). */
+#define MBOX_LINE_PREFIX_MAX 512
 
 struct mbox_message {
 	uint64_t from_offset;     /* the "From " line (content mode: start) */
@@ -58,6 +73,9 @@ struct mbox_message {
 	uint64_t size;            /* POP3 size of the unquoted content */
 	unsigned char hash[MBOX_HASH_BYTES];
 	char x_uidl[MBOX_UIDL_MAX + 1];   /* "" when none or invalid */
+	/* Dovecot mode only: */
+	uint32_t uid;             /* the valid X-UID, 0 when none */
+	bool pseudo;              /* the FOLDER INTERNAL DATA message */
 };
 
 typedef void mbox_message_callback(void *context,
@@ -90,6 +108,20 @@ struct mbox_parser {
 	char last_byte;
 	char hash_held[2];        /* a trailing line end, not yet digested */
 	size_t hash_held_len;
+	bool dovecot;             /* Dovecot mode */
+	bool after_from_line;     /* the previous line was a From_ line */
+	uint8_t last_line_end;    /* line end length of the previous line */
+	bool last_line_hidden;    /* the previous line was not content */
+	bool line_hidden;         /* the current line is not content */
+	bool hiding_field;        /* continuation lines are hidden too */
+	char raw_last;            /* last byte read of the current line */
+	bool base_in_msg;         /* X-IMAPbase seen in this message */
+	bool first_header_done;
+	uint64_t msg_index;
+	bool dc_marked;
+	uint32_t dc_uidvalidity;
+	uint32_t dc_uid_last;
+	uint64_t dc_prev_uid;
 	/* crypto_generichash_state wants 64-byte alignment, which no pool
 	 * or malloc promises: the state lives at an aligned spot inside. */
 	unsigned char hash_space[384 + 64];
@@ -104,6 +136,16 @@ void mbox_parser_init_content(struct mbox_parser *p, uint64_t offset,
 void mbox_parser_feed(struct mbox_parser *p, const void *data, size_t len);
 /* End of input: reports the last message. */
 void mbox_parser_finish(struct mbox_parser *p);
+
+/* Switches a freshly initialised parser (either mode) to Dovecot mode. */
+void mbox_parser_set_dovecot(struct mbox_parser *p);
+/* Dovecot mode: true once the first message's header has been read (or
+ * the input ended): from then on mbox_parser_dovecot_base() is final. */
+bool mbox_parser_first_header_done(const struct mbox_parser *p);
+/* True when the first message carried a valid X-IMAPbase or X-IMAP;
+ * then fills in its UIDVALIDITY and last UID. */
+bool mbox_parser_dovecot_base(const struct mbox_parser *p,
+			      uint32_t *uidvalidity_r, uint32_t *uid_last_r);
 
 
 #endif

@@ -14,6 +14,12 @@
  * rewrote the file in place meanwhile the read fails (the client sees a
  * cut connection, not a wrong message).
  *
+ * A mailbox Dovecot served (X-IMAPbase or the FOLDER INTERNAL DATA
+ * pseudo-message at its start, mbox-dovecot.h) is read in the parser's
+ * Dovecot mode, so that it keeps Dovecot's UIDLs and sizes; which mode
+ * applies is known once the first message's header has been read, within
+ * the same single read of the file. The pseudo-message is not listed.
+ *
  * Files next to the mbox: "<mbox>.roost-pop3.lock" (session lock, kept),
  * "<mbox>.lock" (dotlock, only while locked), "<mbox>.roost-lk" and
  * "<mbox>.roost-new" (temporary files of the dotlock and of the commit;
@@ -63,6 +69,7 @@ struct scan_list {
 	struct storage_mailbox *box;
 	struct mbox_msg *msgs;
 	const char **x_uidls;
+	uint32_t *uids;
 	size_t count;
 	size_t cap;
 	bool limit_logged;
@@ -79,6 +86,11 @@ static void close_fd(int *fd)
 static void on_message(void *context, const struct mbox_message *m)
 {
 	struct scan_list *list = context;
+	if (m->pseudo) {
+		/* Dovecot's folder data: kept in the file, never listed */
+		list->box->dovecot_pseudo = true;
+		return;
+	}
 	if (list->count >= MBOX_MAX_MESSAGES) {
 		if (!list->limit_logged)
 			log_msg(LOG_LEVEL_WARNING, &list->box->log_ctx,
@@ -93,6 +105,8 @@ static void on_message(void *context, const struct mbox_message *m)
 		list->msgs = xrealloc(list->msgs, list->cap * sizeof(*list->msgs));
 		list->x_uidls = xrealloc(list->x_uidls,
 					 list->cap * sizeof(*list->x_uidls));
+		list->uids = xrealloc(list->uids,
+				      list->cap * sizeof(*list->uids));
 	}
 	struct mbox_msg *msg = &list->msgs[list->count];
 	memset(msg, 0, sizeof(*msg));
@@ -104,7 +118,24 @@ static void on_message(void *context, const struct mbox_message *m)
 	memcpy(msg->hash, m->hash, MBOX_HASH_BYTES);
 	list->x_uidls[list->count] = m->x_uidl[0] == '\0' ? NULL :
 		pool_strdup(list->box->pool, m->x_uidl);
+	list->uids[list->count] = m->uid;
 	list->count++;
+}
+
+/* Starts (or restarts) the one read of the file. The mode is not known
+ * before the first message's header has been read: start in Dovecot
+ * mode, which reads that header the same way, and start over in Roost's
+ * own mode if it has no Dovecot metadata. */
+static void snapshot_start(struct mbox_parser *parser, bool dovecot,
+			   crypto_generichash_state *file_hash,
+			   struct scan_list *list)
+{
+	list->count = 0;
+	list->box->dovecot_pseudo = false;
+	mbox_parser_init(parser, on_message, list);
+	if (dovecot)
+		mbox_parser_set_dovecot(parser);
+	crypto_generichash_init(file_hash, NULL, 0, MBOX_FILE_HASH_BYTES);
 }
 
 /* Reads the whole file once under the delivery locks: parse, digest. */
@@ -126,8 +157,9 @@ static int read_snapshot(struct storage_mailbox *box, struct scan_list *list,
 	struct mbox_parser *parser = xmalloc(sizeof(*parser));
 	crypto_generichash_state file_hash;
 	char *buf = xmalloc(MBOX_READ_CHUNK);
-	mbox_parser_init(parser, on_message, list);
-	crypto_generichash_init(&file_hash, NULL, 0, MBOX_FILE_HASH_BYTES);
+	bool deciding = true;
+	box->dovecot = true;
+	snapshot_start(parser, true, &file_hash, list);
 	uint64_t pos = 0;
 	for (;;) {
 		ssize_t n = pread(box->fd, buf, MBOX_READ_CHUNK, (off_t)pos);
@@ -137,7 +169,26 @@ static int read_snapshot(struct storage_mailbox *box, struct scan_list *list,
 			error_set_errno(err, "read(%s) failed", box->loc.path);
 			break;
 		}
+		if (n == 0 && deciding) {
+			/* the first header reaches the end of the file */
+			mbox_parser_finish(parser);
+		}
+		if (deciding && (n == 0 || mbox_parser_first_header_done(parser))) {
+			deciding = false;
+			box->dovecot = mbox_parser_dovecot_base(parser,
+				&box->dovecot_uidvalidity, &box->dovecot_uid_last);
+			if (!box->dovecot) {
+				snapshot_start(parser, false, &file_hash, list);
+				pos = 0;
+				continue;
+			}
+			if (n == 0) {
+				ret = 0;
+				break;
+			}
+		}
 		if (n == 0) {
+			mbox_parser_finish(parser);
 			ret = 0;
 			break;
 		}
@@ -147,7 +198,6 @@ static int read_snapshot(struct storage_mailbox *box, struct scan_list *list,
 		pos += (uint64_t)n;
 	}
 	if (ret == 0) {
-		mbox_parser_finish(parser);
 		crypto_generichash_final(&file_hash, box->snapshot_hash,
 					 MBOX_FILE_HASH_BYTES);
 		box->snapshot_size = pos;
@@ -233,6 +283,7 @@ static struct storage_mailbox *mbox_open(pool_t *pool, const char *path,
 	if (read_snapshot(box, &list, err) < 0) {
 		free(list.msgs);
 		free(list.x_uidls);
+		free(list.uids);
 		box_close_fds(box);
 		return NULL;
 	}
@@ -245,8 +296,14 @@ static struct storage_mailbox *mbox_open(pool_t *pool, const char *path,
 		for (size_t i = 0; i < list.count; i++) {
 			in[i].x_uidl = list.x_uidls[i];
 			in[i].hash = box->msgs[i].hash;
+			in[i].uid = list.uids[i];
 		}
-		mbox_uidl_assign(pool, in, list.count, uidls);
+		struct mbox_uidl_rule rule = {
+			.dovecot = box->dovecot,
+			.uidvalidity = box->dovecot_uidvalidity,
+			.reuse_xuidl = box->loc.reuse_xuidl,
+		};
+		mbox_uidl_assign(pool, &rule, in, list.count, uidls);
 		for (size_t i = 0; i < list.count; i++)
 			box->msgs[i].info.uidl = uidls[i];
 		free(in);
@@ -254,6 +311,7 @@ static struct storage_mailbox *mbox_open(pool_t *pool, const char *path,
 	}
 	free(list.msgs);
 	free(list.x_uidls);
+	free(list.uids);
 	return box;
 }
 
@@ -308,6 +366,8 @@ mbox_message_open(struct storage_mailbox *box, unsigned index,
 	buffer_init(&reader->out);
 	mbox_parser_init_content(&reader->parser, msg->content_offset,
 				 reader_content, reader_done, reader);
+	if (box->dovecot)
+		mbox_parser_set_dovecot(&reader->parser);
 	return reader;
 }
 

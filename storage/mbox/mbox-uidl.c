@@ -40,10 +40,23 @@ static bool set_add(struct uidl_set *set, const char *s)
 	return true;
 }
 
-static const char *base_of(pool_t *pool, const struct mbox_uidl_input *in)
+static bool x_uidl_valid(const struct mbox_uidl_input *in)
 {
-	if (in->x_uidl != NULL && storage_uidl_is_valid(in->x_uidl,
-						     strlen(in->x_uidl)))
+	return in->x_uidl != NULL &&
+		storage_uidl_is_valid(in->x_uidl, strlen(in->x_uidl));
+}
+
+static const char *base_of(pool_t *pool, const struct mbox_uidl_rule *rule,
+			   const struct mbox_uidl_input *in)
+{
+	if (rule->dovecot && in->uid != 0) {
+		if (rule->reuse_xuidl && x_uidl_valid(in))
+			return pool_strdup(pool, in->x_uidl);
+		char uidl[STORAGE_DOVECOT_UIDL_LEN + 1];
+		storage_uidl_dovecot(in->uid, rule->uidvalidity, uidl);
+		return pool_strdup(pool, uidl);
+	}
+	if (!rule->dovecot && x_uidl_valid(in))
 		return pool_strdup(pool, in->x_uidl);
 	char hex[MBOX_HASH_BYTES * 2 + 1];
 	for (size_t i = 0; i < MBOX_HASH_BYTES; i++)
@@ -51,8 +64,9 @@ static const char *base_of(pool_t *pool, const struct mbox_uidl_input *in)
 	return pool_strdup(pool, hex);
 }
 
-void mbox_uidl_assign(pool_t *pool, const struct mbox_uidl_input *in,
-		      size_t count, const char **uidls_r)
+void mbox_uidl_assign(pool_t *pool, const struct mbox_uidl_rule *rule,
+		      const struct mbox_uidl_input *in, size_t count,
+		      const char **uidls_r)
 {
 	/* Every message claims its base and may add one suffixed name:
 	 * at most 2 * count entries, kept below half full. */
@@ -64,7 +78,7 @@ void mbox_uidl_assign(pool_t *pool, const struct mbox_uidl_input *in,
 				     sizeof(char *));
 
 	for (size_t i = 0; i < count; i++) {
-		bases[i] = base_of(pool, &in[i]);
+		bases[i] = base_of(pool, rule, &in[i]);
 		uidls_r[i] = set_add(&set, bases[i]) ? bases[i] : NULL;
 	}
 	for (size_t i = 0; i < count; i++) {

@@ -2,6 +2,7 @@
 
 MBOX_SOURCES = \
 	storage/mbox/mbox-parse.c storage/mbox/mbox-parse.h \
+	storage/mbox/mbox-dovecot.c storage/mbox/mbox-dovecot.h \
 	storage/mbox/mbox-uidl.c storage/mbox/mbox-uidl.h \
 	storage/mbox/mbox-location.c storage/mbox/mbox-location.h \
 	storage/mbox/mbox-lock.c storage/mbox/mbox-lock.h \
@@ -24,3 +25,7 @@ tests_unit_test_mbox_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	-DMBOX_TEST_DATA='"$(abs_top_srcdir)/tests/unit/data-mbox"'
 tests_unit_test_mbox_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += tests/unit/data-mbox
+# Migration from a running Dovecot 2.3 (issue 10): maildir and mbox UIDLs,
+# sizes and contents compared with Dovecot's, new mail, rollback. Needs
+# root and dovecot-pop3d, skips otherwise.
+TESTS += tests/integration/test_dovecot_migration.py

@@ -158,6 +158,18 @@ def assert_ok(reply, what):
     assert_err(reply, what, b"+OK")
 
 
+def wait_for(cond, what, timeout=10.0):
+    """Polls cond() until it returns something true, and returns that;
+    AssertionError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+
+
 # ---------------------------------------------------------------------------
 # Sample mail
 
@@ -448,6 +460,8 @@ class Server:
         self.exempt_loopback = exempt_loopback
         self.privileged = privileged
         self.extra_config = extra_config
+        # Extra environment of the server process (e.g. an LD_PRELOAD).
+        self.env = {}
         self.dir = tmpdir or tempfile.mkdtemp(prefix="roostit-%s-" % name)
         os.chmod(self.dir, 0o755)
         self.base_dir = os.path.join(self.dir, "run")
@@ -623,6 +637,7 @@ class Server:
             kw = dict(user=self.run_uid, group=self.run_gid, extra_groups=[])
         env = dict(os.environ)
         env["HOME"] = self.dir
+        env.update(self.env)
         self.proc = subprocess.Popen([ROOST, "-F", "-c", self.conf],
                                      stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT,
@@ -704,6 +719,11 @@ class Server:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+
+    def log_text(self):
+        """The whole server log so far."""
+        with open(self.logfile, "rb") as f:
+            return f.read().decode(errors="replace")
 
     def log_tail(self, n=60):
         try:

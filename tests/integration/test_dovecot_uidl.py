@@ -1,15 +1,14 @@
 #!/usr/bin/env python3
 """Maildirs moved from Dovecot 2.3 keep their POP3 UIDLs (issue 10): with a
-dovecot-uidlist, UIDL answers "%08X%08X" of UID and UIDVALIDITY (Dovecot's
-default pop3_uidl_format %08Xu%08Xv) or the message's stored P UIDL; mail
+dovecot-uidlist, UIDL answers "%08x%08x" of UID and UIDVALIDITY (Dovecot's
+default pop3_uidl_format %08Xu%08Xv, which prints lower-case hex) or the message's stored P UIDL; mail
 delivered after the switch gets its base name; Roost never writes the file;
 uidl=basename in the mail location ignores it.
 
 The dovecot-uidlist is written here by hand in the format Dovecot 2.3's
 maildir-uidlist.c writes (version 3 header with V, N and G; records
-"<uid> [<key><value> ...] :<file name>"). Checking against a running
-dovecot-pop3d would need the package installed, which this test does not
-do."""
+"<uid> [<key><value> ...] :<file name>"), so it runs without Dovecot;
+test_dovecot_migration.py checks the same against a running dovecot-pop3d."""
 
 import os
 import poplib
@@ -25,7 +24,7 @@ GUID = "3085f01b7f11094c501100008c4a11c1"
 
 
 def dovecot_uidl(uid):
-    return "%08X%08X" % (uid, UIDVALIDITY)
+    return "%08x%08x" % (uid, UIDVALIDITY)
 
 
 def messages(user):
@@ -134,7 +133,7 @@ def dovecot_uidls_inherited():
     md = S.users["alice"].maildir
     uidlist = open(os.path.join(md, "dovecot-uidlist"), "rb").read()
     want = expected_uidls(msgs)
-    rt.assert_eq(want["1700000001.M1P100.mx"], "%08X%08X" % (1, 1700000123),
+    rt.assert_eq(want["1700000001.M1P100.mx"], "%08x%08x" % (1, 1700000123),
                  "the expected form itself")
     contents = {b: data for b, _, data, _ in msgs}
     check_session("alice", want, contents)

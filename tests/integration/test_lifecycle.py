@@ -164,7 +164,8 @@ def killed_children_are_restarted_with_backoff():
     # The reloads before this test leave retiring login processes that
     # exit on their own; wait for them so only the current pool remains.
     wait_for(lambda: len([p for p in S.children() if rt.pid_alive(p)]) ==
-             len(role_pids(S, "roost-login")) + len(role_pids(S, "roost-auth")),
+             len(role_pids(S, "roost-login")) + len(role_pids(S, "roost-auth"))
+             + len(role_pids(S, "roost-auth-worker")),
              "retired login processes to exit")
     login = role_pids(S, "roost-login")[0]
     os.kill(login, signal.SIGKILL)

@@ -9,7 +9,9 @@ hook) re-opens the mailbox, and the test checks: the file is exactly the
 old mailbox or exactly the new one, both with the appended message
 byte-exact; every message RETR yields is byte-exact and none is missing
 except ones the client deleted; and after that session no dotlock, dotlock
-temporary file or commit temporary file is left."""
+temporary file or commit temporary file is left. The same for a mailbox
+Dovecot served whose first message (carrying X-IMAPbase) is deleted: the
+pseudo-message that takes its place keeps the other messages' UIDLs."""
 
 import os
 import sys
@@ -57,6 +59,30 @@ def check_session(expected_contents):
         rt.assert_bytes(g, rt.wire(m), "message %d" % (i + 1))
 
 
+def killed_session(step, path, old, deleted, new_msg):
+    """Writes the mailbox, deletes (0-based) in a session on the server
+    whose worker kills itself at commit step `step`, delivers new_msg
+    during it. Returns (QUIT reply or None when killed, bytes appended)."""
+    mb.session_lock_free(path)
+    mb.write_mbox(CHECK, "victim", old)
+    os.environ[KILL_ENV] = str(step)
+    try:
+        KILLER.start()
+    finally:
+        os.environ.pop(KILL_ENV, None)
+    c = KILLER.raw_login("victim")
+    for i in deleted:
+        rt.assert_ok(c.cmd("DELE %d" % (i + 1)), "DELE")
+    appended = mb.deliver(path, new_msg, n=45)
+    try:
+        reply = c.cmd("QUIT")
+    except (EOFError, ConnectionResetError):
+        reply = None
+    c.close()
+    KILLER.stop()
+    return reply, appended
+
+
 @R.test
 def sigkill_at_every_commit_step():
     path = os.path.join(HOME, "mbox")
@@ -67,23 +93,7 @@ def sigkill_at_every_commit_step():
                               b"From quoted\nbody\n", 45)
     completed_at = None
     for step in range(1, MAX_STEPS + 1):
-        mb.session_lock_free(path)
-        mb.write_mbox(CHECK, "victim", old)
-        os.environ[KILL_ENV] = str(step)
-        try:
-            KILLER.start()
-        finally:
-            os.environ.pop(KILL_ENV, None)
-        c = KILLER.raw_login("victim")
-        for i in deleted:
-            rt.assert_ok(c.cmd("DELE %d" % (i + 1)), "DELE")
-        appended = mb.deliver(path, new_msg, n=45)
-        try:
-            reply = c.cmd("QUIT")
-        except (EOFError, ConnectionResetError):
-            reply = None
-        c.close()
-        KILLER.stop()
+        reply, appended = killed_session(step, path, old, deleted, new_msg)
 
         data = mb.read(path)
         kept_entries = b"".join(
@@ -117,6 +127,75 @@ def sigkill_at_every_commit_step():
             break
     rt.assert_true(completed_at is not None and completed_at > 5,
                    "the commit never completed or had too few kill points")
+
+
+UIDVALIDITY = 1795369751
+
+
+def dovecot_mailbox():
+    """[(visible content, uid)] and the file as Dovecot 2.3 leaves it:
+    X-IMAPbase in the first message, X-UID (padded) and Status in all."""
+    msgs = [(rt.make_message("victim", b"dc %d" % i,
+                             rt.big_body(200 * 1024) if i == 2 else b"body\n", i),
+             i) for i in range(1, 5)]
+    blocks = []
+    for content, uid in msgs:
+        hidden = b""
+        if uid == 1:
+            hidden += b"X-IMAPbase: %d 0000000004\n" % UIDVALIDITY
+        hidden += b"X-UID: %d          \nStatus: RO\n" % uid
+        head, body = content.split(b"\n\n", 1)
+        blocks.append(mb.FROM_LINE % uid + head + b"\n" + hidden + b"\n"
+                      + body + b"\n")
+    return msgs, blocks
+
+
+@R.test
+def sigkill_while_deleting_dovecots_first_message():
+    """Deleting the message that carries X-IMAPbase writes Dovecot's
+    pseudo-message in its place: killed at any step, the mailbox keeps
+    its metadata, so the other messages keep their UIDLs."""
+    path = os.path.join(HOME, "mbox")
+    msgs, blocks = dovecot_mailbox()
+    old = b"".join(blocks)
+    deleted = (0, 2)
+    new_msg = rt.make_message("victim", b"delivered mid-session", b"new\n", 45)
+    kept = b"".join(b for i, b in enumerate(blocks) if i not in deleted)
+    for step in range(1, MAX_STEPS + 1):
+        reply, appended = killed_session(step, path, old, deleted, new_msg)
+
+        data = mb.read(path)
+        if data == old + appended:
+            want = msgs + [(new_msg, None)]
+        else:
+            rt.assert_true(data.startswith(b"From MAILER_DAEMON  "),
+                           "step %d: neither the old mailbox nor one that "
+                           "starts with the pseudo-message" % step)
+            rest = data[data.index(b"\n\nFrom sender") + 2:]
+            rt.assert_bytes(rest, kept + appended, "step %d: the messages "
+                            "after the pseudo-message" % step)
+            rt.assert_true(b"\nX-IMAP: %d 0000000004\n" % UIDVALIDITY in data,
+                           "the pseudo-message carries the UIDVALIDITY")
+            want = [m for m in msgs if m[1] - 1 not in deleted] + [(new_msg, None)]
+        p = CHECK.login("victim")
+        uidls = [line.split()[1].decode() for line in p.uidl()[1]]
+        for i, (content, uid) in enumerate(want):
+            _, lines, _ = p.retr(i + 1)
+            rt.assert_bytes(b"".join(line + b"\r\n" for line in lines),
+                            rt.wire(content), "step %d: message %d" % (step, i + 1))
+            if uid is not None:
+                rt.assert_eq(uidls[i], "%08x%08x" % (uid, UIDVALIDITY),
+                             "step %d: UIDL of message %d" % (step, i + 1))
+        rt.assert_eq(len(uidls), len(want), "step %d: messages" % step)
+        p.quit()
+        mb.session_lock_free(path)
+        rt.assert_eq(mb.leftovers(path), [], "files left after step %d" % step)
+        if reply is not None:
+            rt.assert_ok(reply, "QUIT when the hook did not fire")
+            rt.assert_true(data != old + appended, "completed commit")
+            rt.assert_true(step > 5, "too few kill points")
+            return
+    raise AssertionError("the commit never completed")
 
 
 R.main(setup)

@@ -134,7 +134,13 @@ def process_users_at_rest():
     rt.assert_eq(master[0][0], "root", "user of the master")
     kids = [r for r in rows if r[1] != S.proc.pid]
     logins = [r for r in kids if r[0] == LOGIN_USER]
-    auths = [r for r in kids if r[0] == AUTH_USER]
+    auths = [r for r in kids if r[0] == AUTH_USER
+             and not r[3].startswith("roost-auth-worker")]
+    # The auth process's workers run as the auth user too.
+    auth_workers = [r for r in kids if r[3].startswith("roost-auth-worker")]
+    rt.assert_true(len(auth_workers) >= 1, "no auth worker process")
+    for r in auth_workers:
+        check_ids(r[1], AUTH_USER, "auth worker")
     rt.assert_true(len(logins) >= 1, "no process runs as %s" % LOGIN_USER)
     rt.assert_eq(len(auths), 1, "processes running as %s (auth)" % AUTH_USER)
     others = [r for r in kids if r[0] not in (LOGIN_USER, AUTH_USER)]

@@ -12,9 +12,9 @@ tests_unit_test_ipc_escape_SOURCES = tests/unit/test-ipc-escape.c
 tests_unit_test_ipc_escape_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_ipc_escape_LDADD = core/libroost.la $(CHECK_LIBS)
 
-tests_unit_test_sasl_SOURCES = tests/unit/test-sasl.c auth/sasl.c auth/sasl.h
+tests_unit_test_sasl_SOURCES = tests/unit/test-sasl.c $(sasl_sources)
 tests_unit_test_sasl_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_sasl_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
+tests_unit_test_sasl_LDADD = core/libroost.la $(GNUTLS_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
 
 tests_unit_test_pop3_command_SOURCES = tests/unit/test-pop3-command.c \
 	modules/pop3/pop3-command.c modules/pop3/pop3-command.h

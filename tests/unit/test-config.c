@@ -740,7 +740,7 @@ START_TEST(settings_defaults)
 	ck_assert_uint_eq(set->ssl, SSL_MODE_NO);
 	ck_assert_ptr_null(set->ssl_cert);
 	ck_assert_ptr_null(set->ssl_key);
-	ck_assert_str_eq(set->ssl_priority, "NORMAL");
+	ck_assert_str_eq(set->ssl_priority, SETTINGS_SSL_PRIORITY_DEFAULT);
 	ck_assert(set->ssl_exempt_loopback);
 	ck_assert_str_eq(set->login_user, "roostlogin");
 	ck_assert_str_eq(set->auth_user, "roost");
@@ -787,7 +787,7 @@ START_TEST(settings_root_defaults_are_valid)
 			      "default of %s: %s", d->key, err.message);
 	}
 	/* Every plain field of struct roost_settings. */
-	ck_assert_uint_eq(count, 23);
+	ck_assert_uint_eq(count, 30);
 	for (const struct config_setting_def *d = settings_listener_defs;
 	     d->key != NULL; d++) {
 		if (d->default_value == NULL)

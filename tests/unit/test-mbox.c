@@ -6,6 +6,7 @@
 #include "storage.h"
 #include "message-wire.h"
 #include "mbox/mbox-parse.h"
+#include "mbox/mbox-dovecot.h"
 #include "mbox/mbox-uidl.h"
 #include "mbox/mbox-location.h"
 #include "mbox/mbox-lock.h"
@@ -173,8 +174,10 @@ static char *read_message(struct storage_mailbox *box, unsigned i,
 }
 
 /* Opens tmpdir/mbox, reads every message, checks each size against
- * message_wire_size() of what the reader yields, closes. */
-static void load(struct box_contents *c, const char *opts)
+ * message_wire_size() of what the reader yields (in a mailbox Dovecot
+ * served, as Dovecot counts: without the CRLF RETR adds to an
+ * unterminated last line), closes. */
+static void load_mode(struct box_contents *c, const char *opts, bool dovecot)
 {
 	pool_t *pool = pool_create();
 	struct error err;
@@ -187,14 +190,21 @@ static void load(struct box_contents *c, const char *opts)
 		const struct storage_message_info *info = ops->message_info(box, i);
 		c->data[i] = read_message(box, i, &c->len[i]);
 		c->size[i] = info->size;
-		ck_assert_uint_eq(info->size,
-				  message_wire_size(c->data[i], c->len[i]));
+		uint64_t wire = message_wire_size(c->data[i], c->len[i]);
+		if (dovecot && c->len[i] > 0 && c->data[i][c->len[i] - 1] != '\n')
+			wire -= 2;
+		ck_assert_uint_eq(info->size, wire);
 		ck_assert(storage_uidl_is_valid(info->uidl, strlen(info->uidl)));
 		strcpy(c->uidl[i], info->uidl);
 	}
 	ops->close(box);
 	pool_destroy(pool);
 	assert_no_leftovers();
+}
+
+static void load(struct box_contents *c, const char *opts)
+{
+	load_mode(c, opts, false);
 }
 
 static void free_contents(struct box_contents *c)
@@ -321,14 +331,11 @@ static void collect_cb(void *context, const struct mbox_message *m)
 	c->msgs[c->count++] = *m;
 }
 
-START_TEST(parse_chunking_invariant)
+/* Each file parsed whole and fed byte by byte gives the same messages. */
+static void assert_chunking_invariant(const char *const *names, size_t count,
+				      bool dovecot)
 {
-	static const char *const names[] = {
-		"separators.mbox", "quoting.mbox", "no-trailing-blank.mbox",
-		"no-final-newline.mbox", "crlf.mbox", "binary.mbox",
-		"x-uidl.mbox", "preamble.mbox",
-	};
-	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+	for (size_t f = 0; f < count; f++) {
 		size_t len;
 		char *data = read_data(names[f], &len);
 		struct mbox_parser *p = malloc(sizeof(*p));
@@ -336,9 +343,15 @@ START_TEST(parse_chunking_invariant)
 		memset(&whole, 0, sizeof(whole));
 		memset(&bytes, 0, sizeof(bytes));
 		mbox_parser_init(p, collect_cb, &whole);
+		if (dovecot)
+			mbox_parser_set_dovecot(p);
 		mbox_parser_feed(p, data, len);
 		mbox_parser_finish(p);
+		uint32_t v, last;
+		ck_assert(mbox_parser_dovecot_base(p, &v, &last) == dovecot);
 		mbox_parser_init(p, collect_cb, &bytes);
+		if (dovecot)
+			mbox_parser_set_dovecot(p);
 		for (size_t i = 0; i < len; i++)
 			mbox_parser_feed(p, data + i, 1);
 		mbox_parser_finish(p);
@@ -356,6 +369,17 @@ START_TEST(parse_chunking_invariant)
 		free(p);
 		free(data);
 	}
+}
+
+START_TEST(parse_chunking_invariant)
+{
+	static const char *const names[] = {
+		"separators.mbox", "quoting.mbox", "no-trailing-blank.mbox",
+		"no-final-newline.mbox", "crlf.mbox", "binary.mbox",
+		"x-uidl.mbox", "preamble.mbox",
+	};
+	assert_chunking_invariant(names, sizeof(names) / sizeof(names[0]),
+				  false);
 }
 END_TEST
 
@@ -384,12 +408,14 @@ START_TEST(uidl_identical_messages_and_long_base)
 	memset(long_uidl, 'x', MBOX_UIDL_MAX);
 	long_uidl[MBOX_UIDL_MAX] = '\0';
 	struct mbox_uidl_input in[] = {
-		{ NULL, h }, { NULL, h }, { "abc-2", h }, { "abc", h },
-		{ "abc", h }, { long_uidl, h }, { long_uidl, h },
+		{ NULL, h, 0 }, { NULL, h, 0 }, { "abc-2", h, 0 },
+		{ "abc", h, 0 }, { "abc", h, 0 }, { long_uidl, h, 0 },
+		{ long_uidl, h, 0 },
 	};
 	const char *out[7];
 	pool_t *pool = pool_create();
-	mbox_uidl_assign(pool, in, 7, out);
+	const struct mbox_uidl_rule rule = { false, 0, false };
+	mbox_uidl_assign(pool, &rule, in, 7, out);
 	ck_assert_str_eq(out[0], "01020300000000000000000000000000");
 	ck_assert_str_eq(out[1], "01020300000000000000000000000000-2");
 	ck_assert_str_eq(out[2], "abc-2");   /* claimed before suffixes */
@@ -458,6 +484,259 @@ START_TEST(uidl_stable_when_append_adds_final_newline)
 	ASSERT_MSG(&after, 0, "Subject: nonl\n\nfirst\nlast line without newline\n");
 	free_contents(&before);
 	free_contents(&after);
+}
+END_TEST
+
+/* ---- mailboxes Dovecot served (the data files are Dovecot 2.3.19's own
+ * rewrites; the expected UIDLs and sizes are what it answered) ---- */
+
+static void load_dovecot_data(struct box_contents *c, const char *name)
+{
+	copy_data(name);
+	load_mode(c, "", true);
+}
+
+static void assert_dovecot_uidls(const struct box_contents *c,
+				 const unsigned *uids, unsigned count,
+				 uint32_t uidvalidity)
+{
+	ck_assert_uint_eq(c->count, count);
+	for (unsigned i = 0; i < count; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "%08x%08x", uids[i],
+			 (unsigned)uidvalidity);
+		ck_assert_str_eq(c->uidl[i], want);
+	}
+}
+
+START_TEST(dovecot_from_line)
+{
+	static const char *const valid[] = {
+		"a@b Mon Jan  1 00:00:00 2024\n",
+		"MAILER_DAEMON  Sun Nov 22 17:37:22 2026\n",
+		"a@b Mon Jan 11 00:00 2024\r\n",          /* no seconds */
+		"a@b Mon Jan  1 00:00:00 EEST 2024\n",    /* zone name */
+		"a@b Mon Jan  1 00:00:00 2024 +0200\n",
+		"a@b Thu, 9 Nov 2002 22:33:52\n",         /* alternative */
+		"\"x y\"@b Mon jan  1 00:00:00 2024\n",   /* quoted sender */
+		" Mon Jan  1 00:00:00 2024\n",            /* empty sender */
+	};
+	static const char *const invalid[] = {
+		"me to you\n", "nobody\n", "a@b Mon Jan  1\n",
+		"a@b Mon Foo  1 00:00:00 2024\n",
+		"a@b Mon Jan  1 00:00:00 24\n",
+		"a@b Mon Jan  1 0:00:00 2024\n",
+		"\"x\ny\"@b Mon Jan  1 00:00:00 2024\n",
+	};
+	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+		ck_assert_msg(mbox_dovecot_from_valid(valid[i], strlen(valid[i])),
+			      "valid: %s", valid[i]);
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+		ck_assert_msg(!mbox_dovecot_from_valid(invalid[i],
+						       strlen(invalid[i])),
+			      "invalid: %s", invalid[i]);
+
+	uint32_t v, last;
+	ck_assert(mbox_dovecot_parse_base("1795369751 0000000006\n", 22, &v,
+					  &last));
+	ck_assert_uint_eq(v, 1795369751u);
+	ck_assert_uint_eq(last, 6);
+	ck_assert(mbox_dovecot_parse_base("7 0000000002 $Junk work\r\n", 25,
+					  &v, &last));
+	ck_assert_uint_eq(last, 2);
+	ck_assert(!mbox_dovecot_parse_base("0 0000000002\n", 13, &v, &last));
+	ck_assert(!mbox_dovecot_parse_base("x 1\n", 4, &v, &last));
+	ck_assert(!mbox_dovecot_parse_base("4294967296 1\n", 13, &v, &last));
+	ck_assert(mbox_dovecot_parse_uid("4    \n", 6, &v));
+	ck_assert_uint_eq(v, 4);
+	ck_assert(!mbox_dovecot_parse_uid("4x\n", 3, &v));
+	ck_assert(!mbox_dovecot_parse_uid("0\n", 2, &v));
+
+	size_t at;
+	ck_assert_int_eq(mbox_dovecot_header_kind("x-uid : 4\n", 10, &at),
+			 MBOX_DOVECOT_HDR_X_UID);
+	ck_assert_uint_eq(at, 8);
+	ck_assert_int_eq(mbox_dovecot_header_kind("Status: RO\n", 11, &at),
+			 MBOX_DOVECOT_HDR_HIDDEN);
+	ck_assert_int_eq(mbox_dovecot_header_kind("X-UIDL: a\n", 10, &at),
+			 MBOX_DOVECOT_HDR_NONE);
+	ck_assert_int_eq(mbox_dovecot_header_kind("X-IMAPbase: 1 2\n", 16, &at),
+			 MBOX_DOVECOT_HDR_X_IMAPBASE);
+}
+END_TEST
+
+START_TEST(dovecot_rewritten_mbox)
+{
+	struct box_contents c;
+	load_dovecot_data(&c, "dovecot-rewritten.mbox");
+	static const unsigned uids[] = { 1, 2, 3, 4, 5, 6 };
+	assert_dovecot_uidls(&c, uids, 6, 0x6b032b17);
+	/* Dovecot's LIST sizes */
+	static const uint64_t sizes[] = { 65, 34, 64, 41, 24, 43 };
+	for (unsigned i = 0; i < 6; i++)
+		ck_assert_uint_eq(c.size[i], sizes[i]);
+	/* hidden: Status, X-Status, X-IMAPbase, X-UID; no unquoting */
+	ASSERT_MSG(&c, 0, "From: a@b\nSubject: one\n\nbody one\n>From quoted\n"
+		   ">>From twice\n");
+	ASSERT_MSG(&c, 1, "Subject: two\n\nbody two\n.dot\n\n");
+	/* From_ lines without a date are content, even after a blank line */
+	ASSERT_MSG(&c, 2, "Subject: three\n\nFrom me to you\nbody three\n\n"
+		   "From nobody\nx\n");
+	/* no empty line before the next From_ line: no final newline */
+	ASSERT_MSG(&c, 3, "Subject: four-nosep\n\nbody four no blank");
+	ASSERT_MSG(&c, 4, "Subject: five\n\nabcde\n");
+	ASSERT_MSG(&c, 5, "Subject: six-last-nonl\n\nno newline at eof");
+	free_contents(&c);
+
+	load_dovecot_data(&c, "dovecot-crlf.mbox");
+	static const unsigned crlf_uids[] = { 1, 2 };
+	assert_dovecot_uidls(&c, crlf_uids, 2, 0x6b032b17);
+	ck_assert_uint_eq(c.size[0], 22);
+	ck_assert_uint_eq(c.size[1], 32);
+	/* Dovecot wrote the end of the header as "\n" */
+	ASSERT_MSG(&c, 1, "Subject: two\r\n\nbody2\r\n>From x\r\n");
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(dovecot_new_mail_and_forged_x_uid)
+{
+	struct box_contents before, after;
+	copy_data("dovecot-deleted.mbox");
+	load_mode(&before, "", true);
+	static const unsigned uids[] = { 2, 4, 5, 6, 7, 8, 9, 10, 11 };
+	assert_dovecot_uidls(&before, uids, 9, 0x6b032b89);
+	static const uint64_t sizes[] = { 43, 24, 54, 42, 18, 26, 29, 28, 21 };
+	for (unsigned i = 0; i < 9; i++)
+		ck_assert_uint_eq(before.size[i], sizes[i]);
+
+	/* X-IMAPbase says 11: Dovecot would take X-UID 12 from new mail,
+	 * Roost takes none it did not give out; X-UID 5 is not increasing;
+	 * and after a message without a valid one, none is valid. */
+	append_file("mbox", "\nFrom x@y Tue Jan  2 10:00:00 2024\n"
+		    "X-UID: 12\nX-UIDL: 000000026b032b89\n\nforged\n"
+		    "\nFrom x@y Tue Jan  2 10:00:01 2024\nX-UID: 5\n\nold uid\n"
+		    "\nFrom x@y Tue Jan  2 10:00:02 2024\nSubject: plain\n\nnew\n");
+	load_mode(&after, "", true);
+	ck_assert_uint_eq(after.count, 12);
+	for (unsigned i = 0; i < 9; i++)
+		ck_assert_str_eq(after.uidl[i], before.uidl[i]);
+	for (unsigned i = 9; i < 12; i++) {
+		ck_assert_uint_eq(strlen(after.uidl[i]), 32);
+		ck_assert_uint_eq(strspn(after.uidl[i], "0123456789abcdef"), 32);
+	}
+	ASSERT_MSG(&after, 8, "Subject: plain\n\nnew\n");
+	ASSERT_MSG(&after, 9, "X-UIDL: 000000026b032b89\n\nforged\n");
+	/* reuse_xuidl=yes trusts X-UIDL only where Dovecot gave the UID */
+	struct box_contents reused;
+	load_mode(&reused, ":reuse_xuidl=yes", true);
+	ck_assert_str_eq(reused.uidl[0], "qpop-1");
+	ck_assert_str_eq(reused.uidl[9], after.uidl[9]);
+	free_contents(&before);
+	free_contents(&after);
+	free_contents(&reused);
+}
+END_TEST
+
+START_TEST(dovecot_pseudo_message_hidden)
+{
+	struct box_contents c;
+	load_dovecot_data(&c, "dovecot-pseudo.mbox");
+	static const unsigned uids[] = { 4 };
+	assert_dovecot_uidls(&c, uids, 1, 0x6b032837);
+	ASSERT_MSG(&c, 0, "Subject: new\n\nnew body\n");
+	free_contents(&c);
+}
+END_TEST
+
+START_TEST(dovecot_reuse_xuidl)
+{
+	struct box_contents c;
+	copy_data("dovecot-xuidl.mbox");
+	load_mode(&c, "", true);
+	static const unsigned uids[] = { 1, 2, 3, 4, 5 };
+	assert_dovecot_uidls(&c, uids, 5, 0x6b032b17);
+	free_contents(&c);
+	load_mode(&c, ":reuse_xuidl=yes", true);
+	ck_assert_uint_eq(c.count, 5);
+	ck_assert_str_eq(c.uidl[0], "qpop-1");
+	ck_assert_str_eq(c.uidl[1], "qpop-1-2");   /* Dovecot: a duplicate */
+	ck_assert_str_eq(c.uidl[2], "000000036b032b17");   /* invalid X-UIDL */
+	ck_assert_str_eq(c.uidl[3], "000000046b032b17");
+	ck_assert_str_eq(c.uidl[4], "0123456789abcdef0123456789abcdef");
+	free_contents(&c);
+}
+END_TEST
+
+static void commit_deleting(const char *opts, unsigned count,
+			    const bool *deleted)
+{
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, opts, &err);
+	ck_assert_msg(box != NULL, "open: %s", err.message);
+	ck_assert_uint_eq(ops->message_count(box), count);
+	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), 0);
+	ops->close(box);
+	pool_destroy(pool);
+	assert_no_leftovers();
+}
+
+START_TEST(dovecot_commit_keeps_metadata)
+{
+	struct box_contents before, after;
+	copy_data("dovecot-rewritten.mbox");
+	load_mode(&before, "", true);
+	/* the first message carries X-IMAPbase */
+	bool deleted[6] = { true, false, true, false, false, false };
+	commit_deleting("", 6, deleted);
+	size_t len;
+	char *data = read_whole(path_of("mbox"), &len);
+	ck_assert_mem_eq(data, "From MAILER_DAEMON  ", 20);
+	ck_assert_ptr_nonnull(strstr(data, "\nX-IMAP: 1795369751 0000000006\n"));
+	ck_assert_ptr_nonnull(strstr(data, "FOLDER INTERNAL DATA"));
+	free(data);
+	load_mode(&after, "", true);
+	ck_assert_uint_eq(after.count, 4);
+	for (unsigned i = 0, j = 0; i < 6; i++) {
+		if (deleted[i])
+			continue;
+		ck_assert_str_eq(after.uidl[j], before.uidl[i]);
+		ck_assert_uint_eq(after.size[j], before.size[i]);
+		ck_assert_uint_eq(after.len[j], before.len[i]);
+		j++;
+	}
+	free_contents(&after);
+
+	/* the pseudo-message is never listed, so never deleted */
+	bool all[4] = { true, true, true, true };
+	commit_deleting("", 4, all);
+	data = read_whole(path_of("mbox"), &len);
+	ck_assert_mem_eq(data, "From MAILER_DAEMON  ", 20);
+	ck_assert_uint_eq(strstr(data, "\nFrom ") == NULL, 1);
+	free(data);
+	load_mode(&after, "", true);
+	ck_assert_uint_eq(after.count, 0);
+	append_file("mbox", "From new@example.org Tue Jan  2 10:00:00 2024\n"
+		    "Subject: appended\n\nnew\n\n");
+	load_mode(&after, "", true);
+	ck_assert_uint_eq(after.count, 1);
+	ck_assert_uint_eq(strlen(after.uidl[0]), 32);
+	ASSERT_MSG(&after, 0, "Subject: appended\n\nnew\n");
+	free_contents(&after);
+	free_contents(&before);
+}
+END_TEST
+
+START_TEST(dovecot_chunking_invariant)
+{
+	static const char *const names[] = {
+		"dovecot-rewritten.mbox", "dovecot-crlf.mbox",
+		"dovecot-deleted.mbox", "dovecot-pseudo.mbox",
+		"dovecot-xuidl.mbox",
+	};
+	assert_chunking_invariant(names, sizeof(names) / sizeof(names[0]),
+				  true);
 }
 END_TEST
 
@@ -773,7 +1052,13 @@ START_TEST(location_options)
 	ck_assert_uint_eq(loc.lock_timeout_ms, 250);
 	ck_assert_int_eq(mbox_location_parse(pool, "/m:lock_timeout=7", &loc, &err), 0);
 	ck_assert_uint_eq(loc.lock_timeout_ms, 7000);
+	ck_assert(!loc.reuse_xuidl);
+	ck_assert_int_eq(mbox_location_parse(pool, "/m:reuse_xuidl=yes", &loc, &err), 0);
+	ck_assert(loc.reuse_xuidl);
+	ck_assert_int_eq(mbox_location_parse(pool, "/m:reuse_xuidl=no", &loc, &err), 0);
+	ck_assert(!loc.reuse_xuidl);
 	static const char *const bad[] = {
+		"/m:reuse_xuidl=1", "/m:reuse_xuidl=", "/m:reuse_xuidl",
 		"", ":lock=fcntl", "/m:lock=flock", "/m:lock=fcntl+fcntl",
 		"/m:lock=", "/m:lock_timeout=0", "/m:lock_timeout=301s",
 		"/m:lock_timeout=-1", "/m:lock_timeout=1h", "/m:nolock",
@@ -816,6 +1101,13 @@ static Suite *mbox_suite(void)
 	tcase_add_test(tc, uidl_identical_messages_and_long_base);
 	tcase_add_test(tc, uidl_stable_after_delete_and_append);
 	tcase_add_test(tc, uidl_stable_when_append_adds_final_newline);
+	tcase_add_test(tc, dovecot_from_line);
+	tcase_add_test(tc, dovecot_rewritten_mbox);
+	tcase_add_test(tc, dovecot_new_mail_and_forged_x_uid);
+	tcase_add_test(tc, dovecot_pseudo_message_hidden);
+	tcase_add_test(tc, dovecot_reuse_xuidl);
+	tcase_add_test(tc, dovecot_commit_keeps_metadata);
+	tcase_add_test(tc, dovecot_chunking_invariant);
 	tcase_add_test(tc, commit_keeps_mail_appended_after_open);
 	tcase_add_test(tc, commit_delete_all_leaves_empty_file);
 	tcase_add_test(tc, commit_refuses_changed_mailbox);

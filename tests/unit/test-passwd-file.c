@@ -432,8 +432,8 @@ START_TEST(module_create_errors)
 	ck_assert_ptr_nonnull(strstr(err.message, "path is not set"));
 
 	error_clear(&err);
-	ck_assert_ptr_null(pwf_create("/x", "MD5"));
-	ck_assert_ptr_nonnull(strstr(err.message, "default_scheme 'MD5'"));
+	ck_assert_ptr_null(pwf_create("/x", "MD4"));
+	ck_assert_ptr_nonnull(strstr(err.message, "default_scheme 'MD4'"));
 
 	error_clear(&err);
 	ck_assert_ptr_null(pwf_create("/etc/%{nosuchvar}.passwd", NULL));
@@ -501,6 +501,37 @@ START_TEST(module_fixed_path)
 						   &f, &err), 1);
 	ck_assert_str_eq(f.home, "/home/alice");
 	ck_assert_uint_eq(f.uid, 1000);
+}
+END_TEST
+
+START_TEST(module_lookup_credentials)
+{
+	struct auth_user_fields f;
+	const char *stored = NULL;
+	write_file("creds",
+		   "alice:{PLAIN}wonder:1000:1000::/home/alice::quota=1G\n"
+		   "bob:" SHA512_HELLO ":1001:1001\n"
+		   "nopw::1002:1002::/home/nopw\n");
+	void *db = pwf_create(tmp_path("creds"), NULL);
+	ck_assert_msg(db != NULL, "%s", err.message);
+	const struct passdb_ops *ops = pwf_ops()->passdb;
+	ck_assert_ptr_nonnull(ops->lookup_credentials);
+
+	ck_assert_int_eq(ops->lookup_credentials(db, pool, "alice", &stored, &f, &err),
+			 PASSDB_OK);
+	ck_assert_str_eq(stored, "{PLAIN}wonder");
+	ck_assert_str_eq(f.user, "alice");
+	ck_assert_str_eq(f.home, "/home/alice");
+	ck_assert_str_eq(field_extra(&f, "quota"), "1G");
+	/* A bare hash gets the default scheme. */
+	ck_assert_int_eq(ops->lookup_credentials(db, pool, "bob", &stored, &f, &err),
+			 PASSDB_OK);
+	ck_assert_str_eq(stored, "{SHA512-CRYPT}" SHA512_HELLO);
+	/* No password: a userdb-only entry is no passdb user. */
+	ck_assert_int_eq(ops->lookup_credentials(db, pool, "nopw", &stored, &f, &err),
+			 PASSDB_USER_UNKNOWN);
+	ck_assert_int_eq(ops->lookup_credentials(db, pool, "carol", &stored, &f, &err),
+			 PASSDB_USER_UNKNOWN);
 }
 END_TEST
 
@@ -686,6 +717,7 @@ static Suite *passwd_file_suite(void)
 	tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
 	tcase_add_test(tc, module_create_errors);
 	tcase_add_test(tc, module_fixed_path);
+	tcase_add_test(tc, module_lookup_credentials);
 	tcase_add_test(tc, module_reloads_changed_file);
 	tcase_add_test(tc, module_templated_path);
 	suite_add_tcase(s, tc);
