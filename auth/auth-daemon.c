@@ -11,6 +11,8 @@
  *       (flags: "secured" for TLS, else "-"; APOP's resp is base64 of
  *        "TIMESTAMP NUL USER NUL DIGEST")
  *   auth -> login: CONT id B64 | OK id cookie user | FAIL id code
+ *     (a proxied user's OK has cookie "-" and the proxy fields after
+ *      user, see auth-proxy.h)
  *     (code: auth, temp, malformed, unsupported, cancelled)
  *   Failed logins are answered only after auth_failure_delay, the same for
  *   every reason.
@@ -320,7 +322,7 @@ int auth_main(const struct auth_params *p)
 					    p->set->auth_cache_negative_ttl);
 	auth_lookup_init(A.loop, A.cache);
 	auth_request_init(A.loop, p->set, A.mechanisms);
-	auth_master_init(A.loop, A.cache);
+	auth_master_init(A.loop, A.cache, A.set);
 	event_signal_add(A.loop, SIGTERM, on_terminate, NULL);
 	event_signal_add(A.loop, SIGINT, on_terminate, NULL);
 	event_signal_add(A.loop, SIGHUP, on_hup, NULL);

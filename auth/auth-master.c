@@ -5,6 +5,8 @@
 #include "auth-cookie.h"
 #include "auth-fields-ipc.h"
 #include "auth-stats.h"
+#include "auth-user-policy.h"
+#include "auth-username.h"
 #include "auth-worker.h"
 #include "ipc-escape.h"
 #include "log.h"
@@ -33,12 +35,27 @@ struct auth_master_request {
 static struct {
 	struct event_loop *loop;
 	struct auth_cache *cache;
+	const struct roost_settings *set;
 } M;
 
-void auth_master_init(struct event_loop *loop, struct auth_cache *cache)
+void auth_master_init(struct event_loop *loop, struct auth_cache *cache,
+		      const struct roost_settings *set)
 {
 	M.loop = loop;
 	M.cache = cache;
+	M.set = set;
+}
+
+/* The admin names users as clients do: the same normalisation (case,
+ * default domain) and the same refusals, so `roostctl user Alice` finds
+ * what a login as Alice would. NULL for an unacceptable name. */
+static const char *admin_user_name(pool_t *pool, const char *escaped)
+{
+	const char *why;
+	char *raw = escaped != NULL ? ipc_unescape(pool, escaped, NULL) : NULL;
+	if (raw == NULL || raw[0] == '\0' || strlen(raw) > SASL_USER_MAX)
+		return NULL;
+	return auth_username_normalise(pool, M.set, raw, &why);
 }
 
 /* "USER id user [uid=N] [gid=N] [home=P] [mail=L]": what the master
@@ -54,6 +71,7 @@ static void append_user(struct buffer *line, const char *id,
 		buffer_printf(line, "\tgid=%lu", (unsigned long)uf->gid);
 	auth_fields_ipc_append_field(line, "home", uf->home);
 	auth_fields_ipc_append_field(line, "mail", uf->mail);
+	auth_user_policy_append(line, uf);
 }
 
 static void write_simple(struct auth_conn *conn, const char *verb,
@@ -141,9 +159,8 @@ static void lookup_done(void *context, const struct auth_worker_reply *reply)
 static void handle_lookup(struct auth_conn *conn, char **f, unsigned n)
 {
 	struct auth_master_request *req = request_new(conn, f[1]);
-	req->user = n >= 3 ? ipc_unescape(req->pool, f[2], NULL) : NULL;
-	if (req->user == NULL || req->user[0] == '\0' ||
-	    strlen(req->user) > SASL_USER_MAX) {
+	req->user = admin_user_name(req->pool, n >= 3 ? f[2] : NULL);
+	if (req->user == NULL) {
 		write_simple(conn, "NOTFOUND", req->id, NULL);
 		request_free(req);
 		return;
@@ -201,13 +218,12 @@ static void handle_passtest(struct auth_conn *conn, char **f, unsigned n)
 {
 	struct auth_master_request *req = request_new(conn, f[1]);
 	char *b64 = n >= 5 ? ipc_unescape(req->pool, f[3], NULL) : NULL;
-	req->user = n >= 5 ? ipc_unescape(req->pool, f[2], NULL) : NULL;
+	req->user = admin_user_name(req->pool, n >= 5 ? f[2] : NULL);
 	req->rip = n >= 5 ? ipc_unescape(req->pool, f[4], NULL) : NULL;
 	size_t b64_len = b64 != NULL ? strlen(b64) : 0;
 	char *password = pool_alloc(req->pool, b64_len + 1);
 	size_t len = 0;
 	if (b64 == NULL || req->user == NULL || req->rip == NULL ||
-	    req->user[0] == '\0' || strlen(req->user) > SASL_USER_MAX ||
 	    sodium_base642bin((unsigned char *)password, b64_len + 1, b64, b64_len,
 			      NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    len > SASL_PASSWORD_MAX || memchr(password, '\0', len) != NULL) {

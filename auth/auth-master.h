@@ -9,8 +9,10 @@
 #include "auth-conn.h"
 #include "auth-cache.h"
 #include "event-loop.h"
+#include "settings.h"
 
-void auth_master_init(struct event_loop *loop, struct auth_cache *cache);
+void auth_master_init(struct event_loop *loop, struct auth_cache *cache,
+		      const struct roost_settings *set);
 /* One split line from the master's connection. */
 void auth_master_handle_line(struct auth_conn *conn, char **fields,
 			     unsigned count);

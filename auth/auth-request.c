@@ -6,7 +6,11 @@
 #include "auth-lookup.h"
 #include "auth-mechanisms.h"
 #include "auth-penalty.h"
+#include "auth-proxy.h"
 #include "auth-stats.h"
+#include "auth-user-policy.h"
+#include "auth-username.h"
+#include "passdb-chain.h"
 #include "ipc-escape.h"
 #include "log.h"
 #include "password-scheme.h"
@@ -29,6 +33,7 @@ struct auth_request {
 	unsigned id;
 	const char *mech;
 	struct sasl_exchange *sasl;
+	const char *user;      /* normalised lookup name (auth-username.h) */
 	char rip[64];
 	struct event_timer *delay;
 	struct auth_lookup *lookup;
@@ -40,6 +45,7 @@ struct auth_request {
 	const char *cred_reason;
 	struct auth_user_fields fields;
 	uint64_t check_started_us;
+	char *proxy_pass;      /* the client's plaintext, kept for a proxy */
 };
 
 static struct {
@@ -82,6 +88,8 @@ static void request_free(struct auth_request *req)
 		auth_lookup_abort(req->lookup);
 	if (req->sasl != NULL)
 		sasl_forget(req->sasl);
+	if (req->proxy_pass != NULL)
+		sodium_memzero(req->proxy_pass, strlen(req->proxy_pass));
 	pool_destroy(req->pool);
 }
 
@@ -136,22 +144,15 @@ static void reply_continue(struct auth_request *req, const char *challenge,
 
 /* ---- verdicts ---- */
 
-static bool user_name_acceptable(const char *user)
+/* The name for log lines: normalised once known. */
+static const char *log_user(struct auth_request *req)
 {
-	size_t len = strlen(user);
-	if (len == 0 || len > SASL_USER_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)user[i];
-		if (c < 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
+	return req->user != NULL ? req->user : sasl_user(req->sasl);
 }
 
 static void log_failure(struct auth_request *req, const char *why)
 {
-	struct log_context ctx = { .user = sasl_user(req->sasl), .remote = req->rip };
+	struct log_context ctx = { .user = log_user(req), .remote = req->rip };
 	log_msg(LOG_LEVEL_INFO, &ctx, "Authentication failed: %s", why);
 }
 
@@ -166,7 +167,7 @@ static void count_latency(struct auth_request *req)
 
 static void fail_temp(struct auth_request *req, const char *why)
 {
-	struct log_context ctx = { .user = sasl_user(req->sasl), .remote = req->rip };
+	struct log_context ctx = { .user = log_user(req), .remote = req->rip };
 	log_msg(LOG_LEVEL_ERROR, &ctx, "%s", why);
 	count_latency(req);
 	auth_stats.failures_temp++;
@@ -189,6 +190,21 @@ static void fail_credentials(struct auth_request *req, enum passdb_result r,
 	reply_fail_delayed(req, "auth");
 }
 
+/* "OK id cookie user": the hand-over cookie bound to fields; ends req. */
+static void reply_cookie(struct auth_request *req,
+			 const struct auth_user_fields *fields, const char *name)
+{
+	char cookie[AUTH_COOKIE_HEX_LEN + 1];
+	auth_cookie_issue(fields, event_loop_now(R.loop), cookie);
+	struct buffer line;
+	buffer_init(&line);
+	buffer_printf(&line, "OK\t%u\t%s\t", req->id, cookie);
+	ipc_escape_append(&line, name, strlen(name));
+	auth_conn_write_line(req->conn, &line);
+	buffer_free(&line);
+	request_free(req);
+}
+
 static void userdb_done(void *context, const struct auth_worker_reply *reply)
 {
 	struct auth_request *req = context;
@@ -204,28 +220,74 @@ static void userdb_done(void *context, const struct auth_worker_reply *reply)
 	count_latency(req);
 	auth_stats.success++;
 	const struct auth_user_fields *fields = &reply->fields;
-	const char *name = fields->user != NULL ? fields->user : sasl_user(req->sasl);
-	char cookie[AUTH_COOKIE_HEX_LEN + 1];
-	auth_cookie_issue(fields, event_loop_now(R.loop), cookie);
+	const char *name = fields->user != NULL ? fields->user : req->user;
+	const char *master = auth_user_policy_get(fields, PASSDB_CHAIN_MASTER_FIELD);
+	if (master != NULL) {
+		struct log_context ctx = { .user = name, .remote = req->rip };
+		log_msg(LOG_LEVEL_INFO, &ctx, "master user %s logged in as %s",
+			master, name);
+	}
+	reply_cookie(req, fields, name);
+}
+
+/* Proxied users live on another host: no userdb, no cookie, and the
+ * login process gets the proxy fields instead (auth-proxy.h). */
+static void reply_proxy(struct auth_request *req)
+{
+	struct error err;
 	struct buffer line;
+	/* The normalised name (auth-username.h), not what the client typed. */
+	const char *name = req->fields.user != NULL ? req->fields.user : req->user;
 	buffer_init(&line);
-	buffer_printf(&line, "OK\t%u\t%s\t", req->id, cookie);
+	buffer_printf(&line, "OK\t%u\t-\t", req->id);
 	ipc_escape_append(&line, name, strlen(name));
+	int ret = auth_proxy_append(&line, &req->fields, req->proxy_pass, &err);
+	if (ret < 0) {
+		buffer_free_secret(&line);
+		fail_temp(req, err.message);
+		return;
+	}
+	count_latency(req);
+	auth_stats.success++;
 	auth_conn_write_line(req->conn, &line);
-	buffer_free(&line);
+	buffer_free_secret(&line);
 	request_free(req);
+}
+
+/* nologin with a reason: the password was right, and the admin wants the
+ * client told why it may not log in (Dovecot's nologin + reason). The
+ * login process hands the session over as usual and the master, seeing
+ * nologin in the cookie's fields, answers the reason instead of starting
+ * a worker, so the login protocol needs no message field. */
+static void refuse_with_reason(struct auth_request *req)
+{
+	const char *name = req->fields.user != NULL ? req->fields.user : req->user;
+	struct log_context ctx = { .user = name, .remote = req->rip };
+	log_msg(LOG_LEVEL_INFO, &ctx, "Login refused: account has nologin set: %s",
+		auth_user_policy_get(&req->fields, "reason"));
+	count_latency(req);
+	auth_stats.failures_disabled++;
+	reply_cookie(req, &req->fields, name);
 }
 
 /* The secret was right (verified plaintext or a correct proof). */
 static void login_succeeded(struct auth_request *req)
 {
 	auth_penalty_success(req->rip);
+	if (req->fields.nologin &&
+	    auth_user_policy_get(&req->fields, "reason") != NULL) {
+		refuse_with_reason(req);
+		return;
+	}
 	if (req->fields.nologin) {
 		fail_credentials(req, PASSDB_ACCOUNT_DISABLED, "account has nologin set");
 		return;
 	}
-	const char *user = req->fields.user != NULL ? req->fields.user :
-		sasl_user(req->sasl);
+	if (auth_proxy_wanted(&req->fields)) {
+		reply_proxy(req);
+		return;
+	}
+	const char *user = req->fields.user != NULL ? req->fields.user : req->user;
 	req->lookup = auth_lookup_start(AUTH_WORKER_USERDB, user, NULL,
 					&req->fields, req->pool, userdb_done, req);
 }
@@ -240,6 +302,8 @@ static void verify_done(void *context, const struct auth_worker_reply *reply)
 {
 	struct auth_request *req = context;
 	req->lookup = NULL;
+	if (reply->result == PASSDB_OK && auth_proxy_wanted(&reply->fields))
+		req->proxy_pass = pool_strdup(req->pool, sasl_password(req->sasl));
 	sasl_forget(req->sasl);
 	switch (reply->result) {
 	case PASSDB_OK:
@@ -318,17 +382,21 @@ static void check_credentials(struct auth_request *req)
 		}
 	}
 	req->check_started_us = now_us();
-	const char *user = sasl_user(req->sasl);
+	const char *why = NULL;
+	const char *user = auth_username_normalise(req->pool, R.set,
+						   sasl_user(req->sasl), &why);
+	req->user = user;
 	bool credentials = sasl_mechanism_needs_credentials(req->mech);
-	if (!user_name_acceptable(user)) {
+	if (user == NULL) {
+		const char *reason = pool_printf(req->pool, "invalid user name: %s", why);
 		if (!credentials) {
 			password_verify_dummy(NULL, sasl_password(req->sasl));
 			sasl_forget(req->sasl);
-			fail_credentials(req, PASSDB_USER_UNKNOWN, "invalid user name");
+			fail_credentials(req, PASSDB_USER_UNKNOWN, reason);
 			return;
 		}
 		struct auth_worker_reply unknown = {
-			.result = PASSDB_USER_UNKNOWN, .reason = "invalid user name",
+			.result = PASSDB_USER_UNKNOWN, .reason = reason,
 		};
 		credentials_done(req, &unknown);
 		return;

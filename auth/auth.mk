@@ -26,6 +26,7 @@ auth_libauthd_la_SOURCES = \
 	auth/auth-penalty.c auth/auth-penalty.h \
 	auth/auth-conn.h auth/auth-stats.h \
 	auth/auth-request.c auth/auth-request.h \
+	auth/auth-proxy.c auth/auth-proxy.h \
 	auth/auth-master.c auth/auth-master.h \
 	auth/auth-lookup.c auth/auth-lookup.h \
 	auth/auth-cache.c auth/auth-cache.h \
@@ -33,6 +34,8 @@ auth_libauthd_la_SOURCES = \
 	auth/auth-worker.c auth/auth-worker.h \
 	auth/auth-worker-server.c auth/auth-worker-server.h \
 	auth/passdb-chain.c auth/passdb-chain.h \
+	auth/auth-username.c auth/auth-username.h \
+	auth/auth-user-policy.c auth/auth-user-policy.h \
 	$(sasl_sources)
 auth_libauthd_la_LIBADD = core/libroost.la
 

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "passdb-chain.h"
 
+#include "auth-username.h"
 #include "module.h"
 
 #include <string.h>
@@ -13,8 +14,13 @@ struct chain_db {
 };
 
 struct passdb_chain {
-	struct chain_db *passdbs;
+	const struct roost_settings *set;
+	struct chain_db *passdbs;       /* all, for destroy */
 	unsigned passdbs_count;
+	struct chain_db *normal;        /* master = no, in order */
+	unsigned normal_count;
+	struct chain_db *masters;       /* master = yes, in order */
+	unsigned masters_count;
 	struct chain_db *userdbs;
 	unsigned userdbs_count;
 };
@@ -61,6 +67,15 @@ struct passdb_chain *passdb_chain_create(pool_t *pool,
 		return NULL;
 	}
 	chain->passdbs_count = set->passdbs_count;
+	chain->set = set;
+	chain->normal = pool_alloc(pool, sizeof(*chain->normal) * (set->passdbs_count + 1));
+	chain->masters = pool_alloc(pool, sizeof(*chain->masters) * (set->passdbs_count + 1));
+	for (unsigned i = 0; i < set->passdbs_count; i++) {
+		if (set->passdbs[i].master)
+			chain->masters[chain->masters_count++] = chain->passdbs[i];
+		else
+			chain->normal[chain->normal_count++] = chain->passdbs[i];
+	}
 	if (create_dbs(pool, set, set->userdbs, set->userdbs_count, false,
 		       &chain->userdbs, err) < 0) {
 		passdb_chain_destroy(chain);
@@ -87,8 +102,8 @@ void passdb_chain_destroy(struct passdb_chain *chain)
 
 bool passdb_chain_has_credentials(const struct passdb_chain *chain)
 {
-	for (unsigned i = 0; i < chain->passdbs_count; i++) {
-		const struct auth_module_ops *ops = chain->passdbs[i].module->ops;
+	for (unsigned i = 0; i < chain->normal_count; i++) {
+		const struct auth_module_ops *ops = chain->normal[i].module->ops;
 		if (ops->passdb->lookup_credentials != NULL)
 			return true;
 	}
@@ -157,8 +172,9 @@ static void failure_reason(enum passdb_result r, const struct error *sub,
 	}
 }
 
-/* One walk for both verify (password != NULL) and credentials. */
-static enum passdb_result chain_walk(struct passdb_chain *chain, pool_t *pool,
+/* One walk over dbs for both verify (password != NULL) and credentials. */
+static enum passdb_result chain_walk(const struct chain_db *dbs, unsigned count,
+				     pool_t *pool,
 				     const char *user, const char *password,
 				     const char **stored_r,
 				     struct auth_user_fields *fields_r,
@@ -168,8 +184,8 @@ static enum passdb_result chain_walk(struct passdb_chain *chain, pool_t *pool,
 	bool succeeded = false;
 	auth_user_fields_init(fields_r, user);
 	failure_reason(PASSDB_USER_UNKNOWN, NULL, err);
-	for (unsigned i = 0; i < chain->passdbs_count; i++) {
-		const struct chain_db *db = &chain->passdbs[i];
+	for (unsigned i = 0; i < count; i++) {
+		const struct chain_db *db = &dbs[i];
 		const struct passdb_ops *ops =
 			((const struct auth_module_ops *)db->module->ops)->passdb;
 		struct auth_user_fields found;
@@ -216,22 +232,100 @@ static enum passdb_result chain_walk(struct passdb_chain *chain, pool_t *pool,
 	return failure;
 }
 
-enum passdb_result passdb_chain_verify(struct passdb_chain *chain, pool_t *pool,
-				       const char *user, const char *password,
+/* The account of a master login must exist: a passdb knows it without
+ * a password, or else a userdb does. */
+static enum passdb_result master_target(struct passdb_chain *chain,
+					pool_t *pool, const char *user,
+					struct auth_user_fields *fields_r,
+					struct error *err)
+{
+	const char *stored = NULL;
+	enum passdb_result r = chain_walk(chain->normal, chain->normal_count,
+					  pool, user, NULL, &stored, fields_r, err);
+	if (r != PASSDB_USER_UNKNOWN || chain->userdbs_count == 0)
+		return r;
+	auth_user_fields_init(fields_r, user);
+	int found = passdb_chain_userdb_lookup(chain, pool, user, fields_r, err);
+	if (found < 0)
+		return PASSDB_INTERNAL_ERROR;
+	if (found == 0) {
+		error_set(err, ERROR_NOT_FOUND, "unknown user");
+		return PASSDB_USER_UNKNOWN;
+	}
+	error_clear(err);
+	return PASSDB_OK;
+}
+
+/* "user SEP admin": admin's secret from the master chain, user's fields
+ * from the normal one (see passdb-chain.h). */
+static enum passdb_result master_login(struct passdb_chain *chain, pool_t *pool,
+				       const char *user, const char *admin,
+				       const char *password, const char **stored_r,
 				       struct auth_user_fields *fields_r,
 				       struct error *err)
 {
-	return chain_walk(chain, pool, user, password, NULL, fields_r, err);
+	struct auth_user_fields admin_fields;
+	struct error sub;
+	enum passdb_result r = chain_walk(chain->masters, chain->masters_count,
+					  pool, admin, password, stored_r,
+					  &admin_fields, &sub);
+	if (r == PASSDB_INTERNAL_ERROR) {
+		*err = sub;
+		return r;
+	}
+	if (r != PASSDB_OK) {
+		error_set(err, sub.kind, "master user %s: %s", admin, sub.message);
+		return r;
+	}
+	r = master_target(chain, pool, user, fields_r, &sub);
+	if (r == PASSDB_INTERNAL_ERROR) {
+		*err = sub;
+		return r;
+	}
+	if (r != PASSDB_OK) {
+		error_set(err, ERROR_NOT_FOUND,
+			  "master user %s: the account to log in to is unknown", admin);
+		return PASSDB_USER_UNKNOWN;
+	}
+	if (fields_r->user == NULL)
+		fields_r->user = user;
+	if (auth_user_fields_set_extra(fields_r, PASSDB_CHAIN_MASTER_FIELD,
+				       pool_strdup(pool, admin)) < 0) {
+		error_set(err, ERROR_TEMP, "master user %s: too many extra fields", admin);
+		return PASSDB_INTERNAL_ERROR;
+	}
+	error_clear(err);
+	return PASSDB_OK;
+}
+
+enum passdb_result passdb_chain_verify(struct passdb_chain *chain, pool_t *pool,
+				       const char *name, const char *password,
+				       struct auth_user_fields *fields_r,
+				       struct error *err)
+{
+	const char *user, *admin;
+	auth_username_split(pool, chain->set, name, &user, &admin);
+	if (admin != NULL)
+		return master_login(chain, pool, user, admin, password, NULL,
+				    fields_r, err);
+	return chain_walk(chain->normal, chain->normal_count, pool, user,
+			  password, NULL, fields_r, err);
 }
 
 enum passdb_result passdb_chain_credentials(struct passdb_chain *chain,
-					    pool_t *pool, const char *user,
+					    pool_t *pool, const char *name,
 					    const char **stored_r,
 					    struct auth_user_fields *fields_r,
 					    struct error *err)
 {
+	const char *user, *admin;
 	*stored_r = NULL;
-	return chain_walk(chain, pool, user, NULL, stored_r, fields_r, err);
+	auth_username_split(pool, chain->set, name, &user, &admin);
+	if (admin != NULL)
+		return master_login(chain, pool, user, admin, NULL, stored_r,
+				    fields_r, err);
+	return chain_walk(chain->normal, chain->normal_count, pool, user, NULL,
+			  stored_r, fields_r, err);
 }
 
 int passdb_chain_userdb_lookup(struct passdb_chain *chain, pool_t *pool,

@@ -16,6 +16,17 @@
  *
  * Failures carry a reason for the log only in err->message ("unknown
  * user", "password mismatch", "account disabled: ...", "passdb NAME: ...").
+ *
+ * Master users: passdbs with `master = yes` form a chain of their own
+ * that normal logins never reach. A name "user SEP admin" (SEP is
+ * auth_master_user_separator, auth-username.h) is checked in two steps:
+ * admin's password (or stored secret) against the master chain, then
+ * user must exist in the normal chain, looked up without a password
+ * (lookup_credentials; when no passdb knows the user that way, the
+ * userdbs). The result carries user's fields, never admin's, plus the
+ * extra field PASSDB_CHAIN_MASTER_FIELD = admin for the log. Any failure
+ * is an ordinary failure (unknown user, password mismatch), so the
+ * client cannot tell which step failed.
  */
 #ifndef ROOST_PASSDB_CHAIN_H
 #define ROOST_PASSDB_CHAIN_H
@@ -26,6 +37,9 @@
 #include "settings.h"
 
 struct passdb_chain;
+
+/* Extra field naming the master user of a master login. */
+#define PASSDB_CHAIN_MASTER_FIELD "master_user"
 
 /* Creates every passdb and userdb instance from pool; NULL with err
  * ("passdb DRIVER (FILE:LINE): ...") when one fails. The modules must be

@@ -32,15 +32,19 @@ core_roost_SOURCES = \
 	core/master/listeners.c core/master/listeners.h \
 	core/master/auth-client.c core/master/auth-client.h \
 	core/master/session-table.c core/master/session-table.h \
+	core/master/worker-pool.c core/master/worker-pool.h \
+	core/master/login-history.c core/master/login-history.h \
 	core/master/debug-users.c core/master/debug-users.h \
 	core/master/control.c core/master/control.h \
 	core/master/control-commands.c \
 	core/master/metrics.c core/master/metrics.h \
+	core/master/login-stats.c core/master/login-stats.h \
 	core/master/metrics-http.c core/master/metrics-http.h \
 	core/master/http-request.c core/master/http-request.h \
 	core/mail/mailbox-status.c core/mail/mailbox-status.h \
 	core/mail/mail-worker.c core/mail/mail-worker.h \
 	core/login/login.c core/login/login.h \
+	core/login/login-proxy.c core/login/login-proxy.h \
 	core/protocol.h
 core_roost_LDFLAGS = -export-dynamic
 core_roost_LDADD = core/libroost.la auth/libauthd.la $(GNUTLS_LIBS) $(SODIUM_LIBS) $(LTDL_LIBS)

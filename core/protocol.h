@@ -8,11 +8,17 @@
  * authentication with login_client_auth_begin() and gets every step's
  * result through client_auth_reply(). On success the core hands the
  * connection (and any pipelined input still in the stream's input buffer)
- * to the master; the module's client is then destroyed.
+ * to the master; the module's client is then destroyed. When the passdb
+ * says to proxy the user (auth/auth-proxy.h), the core connects to the
+ * back end instead and the module logs in there through proxy_input();
+ * on success the core relays the client to the back end.
  *
  * Post-auth half, in a mail worker running as the mailbox owner: the core
  * opens the mailbox and calls session_start(), after which the module owns
- * the connection and stops the loop (mail_session_end()) when done.
+ * the connection and calls mail_session_end() when done. A worker runs
+ * many sessions in one event loop (mail/mail-worker.h): a module keeps all
+ * per-session state in session->protocol_data and session->pool, never in
+ * globals, and must not block longer than a storage call does.
  */
 #ifndef ROOST_PROTOCOL_H
 #define ROOST_PROTOCOL_H
@@ -65,6 +71,22 @@ enum login_auth_status {
 	LOGIN_AUTH_CANCELLED,  /* the client sent "*" */
 };
 
+/* A back end to log a proxied client in to (the passdb's proxy fields). */
+struct login_proxy_target {
+	const char *host;        /* as the passdb named it, for the log */
+	unsigned port;
+	const char *user;        /* destuser, or the login name */
+	const char *master;      /* NULL: log in as user with password */
+	const char *password;
+	bool starttls;           /* the module starts with STARTTLS */
+};
+
+enum login_proxy_status {
+	LOGIN_PROXY_OK,          /* logged in: relay from now on */
+	LOGIN_PROXY_AUTH_FAILED, /* the back end refused the credentials */
+	LOGIN_PROXY_TEMPFAIL,    /* anything else: [SYS/TEMP] */
+};
+
 struct protocol_login_ops {
 	/* Sends the greeting; client->stream is ready. */
 	void (*client_start)(struct login_client *client);
@@ -79,6 +101,15 @@ struct protocol_login_ops {
 	void (*client_notify_disconnect)(struct login_client *client,
 					 const char *reason);
 	void (*client_destroy)(struct login_client *client);
+	/* Proxying: each line the back end sends while the module logs in
+	 * there (CRLF removed), or NULL when the handshake after
+	 * login_proxy_start_tls() finished. The module answers with
+	 * login_proxy_send() and login_proxy_start_tls(), and ends with
+	 * login_proxy_finish(); before LOGIN_PROXY_OK it writes the client
+	 * its success reply. Failures reach it as client_auth_reply(). */
+	void (*proxy_input)(struct login_client *client,
+			    const struct login_proxy_target *target,
+			    const char *line);
 };
 
 /* Provided by the login core (exported from the roost binary). */
@@ -91,6 +122,12 @@ void login_client_auth_abort(struct login_client *client);
 int login_client_start_tls(struct login_client *client, struct error *err);
 /* Flushes output, then closes and frees the client. */
 void login_client_disconnect(struct login_client *client, const char *reason);
+/* Proxying (see proxy_input). line without CRLF. */
+void login_proxy_send(struct login_client *client, const char *line);
+void login_proxy_start_tls(struct login_client *client);
+/* reason: for the log, when status is not OK. */
+void login_proxy_finish(struct login_client *client,
+			enum login_proxy_status status, const char *reason);
 /* The SASL mechanisms the auth process offers ("PLAIN LOGIN CRAM-MD5"),
  * as its MECH line said; the login core accepts no client before that
  * line arrived. APOP is never in this list. */
@@ -129,6 +166,10 @@ struct mail_session {
 	const char *session_id;
 	const char *remote_ip;
 	bool tls;                       /* secured by TLS at the login side */
+	/* The user's RFC 2449 policy, for CAPA: login delay in seconds and
+	 * EXPIRE ("NEVER" or days; NULL: not announced). */
+	unsigned login_delay;
+	const char *expire;
 	int fd;                         /* the client connection (or relay) */
 	const char *input;              /* pipelined bytes the login read */
 	size_t input_len;
@@ -149,9 +190,15 @@ struct protocol_mail_ops {
 	/* SIGTERM or a kick (see session->stop): say goodbye without
 	 * committing and end the session. */
 	void (*session_shutdown)(struct mail_session *session);
+	/* After mail_session_end(), from the loop: release everything the
+	 * module holds (stream, timers, open messages); the core closes the
+	 * mailbox if still open and then destroys session->pool. */
+	void (*session_destroy)(struct mail_session *session);
 };
 
-/* Provided by the mail worker core: ends the session's event loop. */
+/* Provided by the mail worker core: the session is over; the core calls
+ * session_destroy() from the loop soon after (never from inside this
+ * call). */
 void mail_session_end(struct mail_session *session);
 /* Provided by the mail worker core: session->stats changed (cheap; the
  * core passes it on to the master at most about once a second). */

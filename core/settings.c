@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth-mechanisms.h"
 #include "log.h"
@@ -18,6 +19,18 @@
 /* Each auth worker holds its own passdb connections and a process (a few
  * MiB); beyond 64 the database, not the worker count, is the limit. */
 #define SETTINGS_AUTH_WORKER_PROCESSES_MAX 64
+/* Sessions per mail worker: each holds up to three descriptors (client,
+ * mailbox lock, open message) and the default RLIMIT_NOFILE soft limit
+ * is 1024; and one blocking storage call stalls all of a worker's
+ * sessions, so more would not pay. */
+#define SETTINGS_MAIL_WORKER_CLIENT_LIMIT_MAX 256
+
+/* Master user separators: punctuation that the user name character set
+ * (auth-username.h) does not allow, so a name splits in one way only. */
+#define SETTINGS_SEPARATOR_CHARS "*#!%&,:;=^|~"
+/* EXPIRE's days: 9 digits is beyond any retention policy and fits the
+ * 32-bit values clients parse it into. */
+#define SETTINGS_EXPIRE_DIGITS_MAX 9
 
 /* The only protocol Roost serves; other service names are typos. */
 #define SETTINGS_KNOWN_SERVICE "pop3"
@@ -42,6 +55,8 @@ const struct config_setting_def settings_root_defs[] = {
 		 SETTINGS_SSL_PRIORITY_DEFAULT),
 	ROOT_DEF("ssl_exempt_loopback", CONFIG_TYPE_BOOL, ssl_exempt_loopback,
 		 "yes"),
+	/* Verifies back ends proxied with ssl=yes / starttls=yes. */
+	ROOT_DEF("proxy_ssl_ca_file", CONFIG_TYPE_STRING, proxy_ssl_ca_file, ""),
 	ROOT_DEF("login_user", CONFIG_TYPE_STRING, login_user, "roostlogin"),
 	ROOT_DEF("auth_user", CONFIG_TYPE_STRING, auth_user, "roost"),
 	ROOT_DEF("login_chroot", CONFIG_TYPE_BOOL, login_chroot, "yes"),
@@ -55,9 +70,23 @@ const struct config_setting_def settings_root_defs[] = {
 	ROOT_DEF("mail", CONFIG_TYPE_STRING, mail, "maildir:~/Maildir"),
 	ROOT_DEF("mail_idle_timeout", CONFIG_TYPE_DURATION, mail_idle_timeout,
 		 "10m"),
-	/* One process per session, 1-2 MiB each: 1000 is about 2 GiB. */
+	/* Concurrent sessions; with one process per session (1-2 MiB
+	 * each) 1000 is about 2 GiB. */
 	ROOT_DEF("mail_process_limit", CONFIG_TYPE_UINT, mail_process_limit,
 		 "1000"),
+	/* Sessions of one uid/gid per mail worker (doc/performance.md):
+	 * a login then costs no fork, while a long storage call (a first
+	 * STAT of a huge mailbox) stalls at most this many sessions. */
+	ROOT_DEF("mail_worker_client_limit", CONFIG_TYPE_UINT,
+		 mail_worker_client_limit, "16"),
+	/* One POP3 client per device: 10 covers a household's devices;
+	 * a NAT gateway of a small office shows many users from one address. */
+	ROOT_DEF("mail_sessions_per_user_max", CONFIG_TYPE_UINT,
+		 mail_sessions_per_user_max, "10"),
+	ROOT_DEF("mail_sessions_per_ip_max", CONFIG_TYPE_UINT,
+		 mail_sessions_per_ip_max, "50"),
+	ROOT_DEF("login_delay", CONFIG_TYPE_DURATION, login_delay, "0"),
+	ROOT_DEF("mail_expire", CONFIG_TYPE_STRING, mail_expire, ""),
 	ROOT_DEF("first_valid_uid", CONFIG_TYPE_UINT, first_valid_uid, "500"),
 	ROOT_DEF("last_valid_uid", CONFIG_TYPE_UINT, last_valid_uid, "0"),
 	ROOT_DEF("auth_failure_delay", CONFIG_TYPE_DURATION,
@@ -70,6 +99,12 @@ const struct config_setting_def settings_root_defs[] = {
 	ROOT_DEF("auth_cache_ttl", CONFIG_TYPE_DURATION, auth_cache_ttl, "1h"),
 	ROOT_DEF("auth_cache_negative_ttl", CONFIG_TYPE_DURATION,
 		 auth_cache_negative_ttl, "1h"),
+	ROOT_DEF("auth_username_lowercase", CONFIG_TYPE_BOOL,
+		 auth_username_lowercase, "no"),
+	ROOT_DEF("auth_default_domain", CONFIG_TYPE_STRING, auth_default_domain,
+		 ""),
+	ROOT_DEF("auth_master_user_separator", CONFIG_TYPE_STRING,
+		 auth_master_user_separator, ""),
 	ROOT_DEF("log_debug", CONFIG_TYPE_BOOL, log_debug, "no"),
 	{ "log_facility", CONFIG_TYPE_ENUM,
 	  offsetof(struct roost_settings, log_facility), "mail",
@@ -225,6 +260,19 @@ static int parse_chain_action(const struct config_setting *s,
 	return -1;
 }
 
+static int parse_master_flag(const struct config_setting *s, bool *master_r,
+			     struct error *err)
+{
+	if (strcmp(s->value, "yes") == 0 || strcmp(s->value, "no") == 0) {
+		*master_r = strcmp(s->value, "yes") == 0;
+		return 0;
+	}
+	char value[SETTINGS_NAME_TEXT_SIZE];
+	error_set(err, ERROR_INVALID, "%s:%u: invalid master '%s' (expected yes|no)",
+		  s->file, s->line, name_text(value, s->value));
+	return -1;
+}
+
 /* A passdb section's chain keys are the core's: they are taken out of
  * the copy the module sees. */
 static int split_passdb_keys(pool_t *pool, struct db_settings *db,
@@ -245,6 +293,8 @@ static int split_passdb_keys(pool_t *pool, struct db_settings *db,
 		else if (strcmp(s->key, "result_failure") == 0)
 			r = parse_chain_action(s, "continue|return-fail",
 					       &db->result_failure, err);
+		else if (strcmp(s->key, "master") == 0)
+			r = parse_master_flag(s, &db->master, err);
 		else
 			copy->settings[copy->settings_count++] = *s;
 		if (r < 0)
@@ -433,15 +483,74 @@ static void key_position(const struct config_section *root, const char *key,
 		snprintf(out, size, "%s", root->file);
 }
 
+/* mail_expire: "" (not announced), "never" or a number of days. */
+static bool expire_valid(const char *value)
+{
+	if (value[0] == '\0' || strcasecmp(value, "never") == 0)
+		return true;
+	size_t len = strlen(value);
+	return len <= SETTINGS_EXPIRE_DIGITS_MAX &&
+		strspn(value, "0123456789") == len;
+}
+
+/* Master passdbs, the separator and the policy values agree. */
+static int check_tenant_settings(const struct roost_settings *set,
+				 struct error *err)
+{
+	char where[SETTINGS_NAME_TEXT_SIZE];
+	const char *sep = set->auth_master_user_separator;
+	unsigned masters = 0;
+	for (unsigned i = 0; i < set->passdbs_count; i++)
+		masters += set->passdbs[i].master ? 1 : 0;
+	if (sep[0] != '\0' &&
+	    (sep[1] != '\0' || strchr(SETTINGS_SEPARATOR_CHARS, sep[0]) == NULL)) {
+		key_position(set->root, "auth_master_user_separator", where, sizeof(where));
+		error_set(err, ERROR_INVALID,
+			  "%s: auth_master_user_separator must be one of the characters %s",
+			  where, SETTINGS_SEPARATOR_CHARS);
+		return -1;
+	}
+	if (masters > 0 && sep[0] == '\0') {
+		error_set(err, ERROR_INVALID,
+			  "%s: a passdb has master = yes but auth_master_user_separator is not set",
+			  set->root->file);
+		return -1;
+	}
+	if (masters == set->passdbs_count) {
+		error_set(err, ERROR_INVALID,
+			  "%s: every passdb has master = yes; users need a passdb without it",
+			  set->root->file);
+		return -1;
+	}
+	if (!expire_valid(set->mail_expire)) {
+		key_position(set->root, "mail_expire", where, sizeof(where));
+		error_set(err, ERROR_INVALID,
+			  "%s: mail_expire must be empty, 'never' or a number of days",
+			  where);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_auth_settings(const struct roost_settings *set,
 			       struct error *err)
 {
 	char where[SETTINGS_NAME_TEXT_SIZE];
 	unsigned mask;
 	struct error sub;
+	if (check_tenant_settings(set, err) < 0)
+		return -1;
 	if (auth_mechanisms_parse(set->auth_mechanisms, &mask, &sub) < 0) {
 		key_position(set->root, "auth_mechanisms", where, sizeof(where));
 		error_set(err, ERROR_INVALID, "%s: %s", where, sub.message);
+		return -1;
+	}
+	if (set->mail_worker_client_limit == 0 ||
+	    set->mail_worker_client_limit > SETTINGS_MAIL_WORKER_CLIENT_LIMIT_MAX) {
+		key_position(set->root, "mail_worker_client_limit", where, sizeof(where));
+		error_set(err, ERROR_INVALID,
+			  "%s: mail_worker_client_limit must be 1..%u",
+			  where, SETTINGS_MAIL_WORKER_CLIENT_LIMIT_MAX);
 		return -1;
 	}
 	if (set->auth_worker_processes == 0 ||

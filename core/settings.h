@@ -64,6 +64,9 @@ struct db_settings {
 	void *module_settings;                 /* filled by settings_check_modules() */
 	unsigned result_success;               /* enum passdb_chain_action */
 	unsigned result_failure;
+	/* master = yes: checks master users' passwords only (passdb-chain.h);
+	 * never part of the normal chain. */
+	bool master;
 };
 
 struct roost_settings {
@@ -78,6 +81,7 @@ struct roost_settings {
 	const char *ssl_key;
 	const char *ssl_priority;
 	bool ssl_exempt_loopback;   /* plaintext login allowed on 127/8, ::1 */
+	const char *proxy_ssl_ca_file;  /* "" -> the system's CAs */
 
 	const char *login_user;
 	const char *auth_user;
@@ -89,9 +93,21 @@ struct roost_settings {
 
 	const char *mail;              /* default mail location */
 	unsigned mail_idle_timeout;    /* ms */
-	unsigned mail_process_limit;   /* concurrent mail workers */
+	unsigned mail_process_limit;   /* concurrent mail sessions */
+	/* Sessions of one uid/gid a mail worker serves at once; 1: one
+	 * process per session. */
+	unsigned mail_worker_client_limit;
 	unsigned first_valid_uid;
 	unsigned last_valid_uid;       /* 0: no upper limit */
+	/* Concurrent sessions, enforced by the master at hand-over
+	 * (doc/virtual-users.md); 0: no limit. */
+	unsigned mail_sessions_per_user_max;
+	unsigned mail_sessions_per_ip_max;
+	/* RFC 2449 policy defaults for users without their own field:
+	 * login_delay in ms (enforced, announced in seconds); mail_expire ""
+	 * (not announced), "never" or a number of days (announced only). */
+	unsigned login_delay;
+	const char *mail_expire;
 
 	unsigned auth_failure_delay;   /* ms */
 	const char *auth_mechanisms;   /* checked by auth_mechanisms_parse() */
@@ -99,6 +115,10 @@ struct roost_settings {
 	unsigned auth_cache_size;      /* entries; 0 = no cache */
 	unsigned auth_cache_ttl;       /* ms */
 	unsigned auth_cache_negative_ttl;  /* ms */
+	/* User name normalisation and master users (auth-username.h). */
+	bool auth_username_lowercase;
+	const char *auth_default_domain;      /* "": none */
+	const char *auth_master_user_separator;  /* "": master users off */
 	bool log_debug;
 	unsigned log_facility;         /* index into SETTINGS_LOG_FACILITIES */
 	const char *metrics_listen;    /* "ADDR:PORT", "[V6]:PORT" or "" (off) */

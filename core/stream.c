@@ -119,6 +119,13 @@ struct stream *stream_create(struct event_loop *loop, int fd,
 	return s;
 }
 
+void stream_set_callbacks(struct stream *s, const struct stream_callbacks *callbacks,
+			  void *context)
+{
+	s->cb = callbacks;
+	s->context = context;
+}
+
 void stream_destroy(struct stream *s)
 {
 	if (s == NULL || s->destroyed)
@@ -465,6 +472,17 @@ static void stream_do_handshake(struct stream *s)
 		s->kick = event_timer_add(s->loop, 0, stream_kick, s);
 }
 
+static void stream_begin_handshake(struct stream *s)
+{
+	gnutls_transport_set_int(s->tls, s->fd);
+	/* RFC 2595 §4 / RFC 8314: plaintext that followed STLS must never be
+	 * treated as if it came through TLS. */
+	buffer_reset(&s->in);
+	s->tls_start_pending = true;
+	stream_update_events(s);
+	stream_guarded_flush(s);
+}
+
 int stream_start_tls(struct stream *s, const struct tls_context *ctx,
 		     struct error *err)
 {
@@ -489,14 +507,21 @@ int stream_start_tls(struct stream *s, const struct tls_context *ctx,
 		return -1;
 	}
 	gnutls_certificate_server_set_request(s->tls, GNUTLS_CERT_IGNORE);
-	gnutls_transport_set_int(s->tls, s->fd);
 	s->tls_ctx = ctx;
-	/* RFC 2595 §4 / RFC 8314: plaintext that followed STLS must never be
-	 * treated as if it came through TLS. */
-	buffer_reset(&s->in);
-	s->tls_start_pending = true;
-	stream_update_events(s);
-	stream_guarded_flush(s);
+	stream_begin_handshake(s);
+	return 0;
+}
+
+int stream_start_tls_session(struct stream *s, gnutls_session_t session,
+			     struct error *err)
+{
+	if (s->tls != NULL) {
+		gnutls_deinit(session);
+		error_set(err, ERROR_INVALID, "TLS already active");
+		return -1;
+	}
+	s->tls = session;
+	stream_begin_handshake(s);
 	return 0;
 }
 

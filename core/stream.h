@@ -51,6 +51,10 @@ struct stream *stream_create(struct event_loop *loop, int fd,
 			     size_t input_limit,
 			     const struct stream_callbacks *callbacks,
 			     void *context);
+/* Gives the stream to another owner (a back-end connection that goes
+ * from logging in to relaying). */
+void stream_set_callbacks(struct stream *stream,
+			  const struct stream_callbacks *callbacks, void *context);
 void stream_destroy(struct stream *stream);
 
 struct buffer *stream_input(struct stream *stream);
@@ -72,6 +76,11 @@ void stream_finish(struct stream *stream);
  * acted on). tls_ready runs when the handshake completes. */
 int stream_start_tls(struct stream *stream, const struct tls_context *tls,
 		     struct error *err);
+/* The same with a session the caller set up (the client side of a
+ * connection to another server: login-proxy.c); the stream owns session
+ * from now on, also on failure. */
+int stream_start_tls_session(struct stream *stream, gnutls_session_t session,
+			     struct error *err);
 bool stream_is_tls(const struct stream *stream);
 /* "TLSv1.3 AES-256-GCM" style description, or NULL. */
 const char *stream_tls_description(const struct stream *stream);

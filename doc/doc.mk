@@ -9,7 +9,8 @@ dist_man_MANS = doc/roost.8 doc/roost.conf.5 doc/roostctl.1
 # depend on where Makefile.am sets dist_doc_DATA.
 admindocdir = $(docdir)
 dist_admindoc_DATA = doc/admin-guide.md doc/migrating-from-dovecot.md \
-	doc/auth-pam.md doc/auth-sql.md
+	doc/auth-pam.md doc/auth-sql.md doc/virtual-users.md \
+	doc/scaling-out.md
 
 # The man pages render without groff warnings and name every setting,
 # server option and roostctl command the code has.

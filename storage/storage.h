@@ -10,9 +10,13 @@
  *  - The snapshot never changes: mail that arrives later is not listed and
  *    not touched by commit_deletions().
  *  - Each message has a UIDL of 1..70 octets in 0x21..0x7E, unique in the
- *    mailbox and the same in every session, and a size that equals the
- *    octets the message reader yields after message-wire conversion
- *    (message_wire_size() of its content). Sizes must come from cheap
+ *    mailbox and the same in every session, and a size: the octets of
+ *    what the message reader yields with CRLF line ends. RETR also
+ *    sends a CRLF after an unterminated last line; a module may count
+ *    it (message_wire_size() of the content, so LIST equals RETR's
+ *    octets) or leave it out, as Dovecot and Courier do and Roost's
+ *    maildir and Dovecot-mode mbox do (message_wire_size() - 2 for such
+ *    a message), so that sizes survive a migration. Sizes must come from cheap
  *    metadata or a cache where possible: STAT must not read bodies twice.
  *  - commit_deletions() is called only on QUIT from the TRANSACTION state.
  *    Each removal is atomic; messages not marked are never touched.

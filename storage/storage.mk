@@ -7,7 +7,10 @@ MAILDIR_SOURCES = \
 	storage/maildir/maildir-hash.c storage/maildir/maildir-hash.h \
 	storage/maildir/maildir-size-cache.c storage/maildir/maildir-size-cache.h \
 	storage/maildir/maildir-dovecot-uidlist.c \
-	storage/maildir/maildir-dovecot-uidlist.h
+	storage/maildir/maildir-dovecot-uidlist.h \
+	storage/maildir/maildir-courier-sizelist.c \
+	storage/maildir/maildir-courier-sizelist.h \
+	storage/maildir/maildir-lines.c storage/maildir/maildir-lines.h
 
 module_LTLIBRARIES += modules/storage_maildir.la
 modules_storage_maildir_la_SOURCES = \
@@ -23,6 +26,8 @@ tests_unit_test_maildir_SOURCES = tests/unit/test-maildir.c \
 	storage/maildir/maildir-storage.c $(MAILDIR_SOURCES)
 tests_unit_test_maildir_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_maildir_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
+# Courier maildirs keep their UIDLs from courierpop3dsizelist (issue 10).
+TESTS += tests/integration/test_courier_migration.py
 tests_unit_test_message_wire_SOURCES = tests/unit/test-message-wire.c
 tests_unit_test_message_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_message_wire_LDADD = core/libroost.la $(CHECK_LIBS)

@@ -5,9 +5,12 @@
  *   to auth:    AUTH id mech rip flags [resp]  |  CONT id resp  |  CANCEL id
  *   from auth:  MECH mech... (first, on connect: the offered mechanisms,
  *               APOP among them when enabled) |
- *               CONT id challenge | OK id cookie user | FAIL id code
+ *               CONT id challenge | OK id cookie user [proxy fields] |
+ *               FAIL id code
  *   (auth/auth-daemon.c has the full description.)
- *   to master:  HANDOVER id cookie protocol session rip tls input (+ fd)
+ *   to master:  HANDOVER id cookie protocol session rip tls input (+ fd) |
+ *               STATS preauth relayed proxied [listener accepted]...
+ *               (core/master/login-stats.h)
  *   from master: DONE id OK | DONE id TEMP | DONE id PERM
  */
 #include "config.h"
@@ -17,6 +20,7 @@
 #include "fd-passing.h"
 #include "ipc-escape.h"
 #include "log.h"
+#include "login-proxy.h"
 #include "module.h"
 #include "process-title.h"
 #include "protocol.h"
@@ -27,6 +31,7 @@
 #include <netinet/tcp.h>
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
@@ -65,11 +70,19 @@
 /* Replies still queued at hand-over travel with the connection; a client
  * with more than this unread is not reading and is refused. */
 #define LOGIN_HANDOVER_OUTPUT_MAX 8192
+/* Client counts go to the master at most this often, a while after a
+ * change: roostctl who and the metrics may be this stale, and a busy
+ * process costs the master one message a second. */
+#define LOGIN_STATS_INTERVAL_MS 1000
+/* STATS: four fields plus an escaped name and a count per listener. */
+#define LOGIN_STATS_MESSAGE_MAX 4096
 
 enum client_state {
 	CLIENT_PREAUTH,
 	CLIENT_HANDOVER,   /* waiting for the master's DONE */
-	CLIENT_RELAY,      /* TLS client relayed to its mail worker */
+	CLIENT_PROXY,      /* logging in on a back end (login-proxy.h) */
+	CLIENT_RELAY,      /* relayed to its mail worker (TLS clients) or
+			      to its back end (proxied clients) */
 };
 
 struct client_core {
@@ -83,8 +96,10 @@ struct client_core {
 	char *auth_user;
 	struct event_timer *idle_timer;
 	int handover_fd;          /* client fd or our relay end's peer */
-	struct stream *relay;     /* to the mail worker (TLS clients) */
+	struct stream *relay;     /* to the mail worker or the back end */
 	int relay_local_fd;
+	struct login_proxy *proxy;  /* proxied: until relaying starts */
+	bool proxied;
 };
 
 struct login_state {
@@ -110,6 +125,8 @@ struct login_state {
 	int master_fd;
 	struct event_io *master_io;
 	int exit_status;
+	uint64_t *accepted;          /* per listener */
+	struct event_timer *stats_timer;
 };
 
 static struct login_state L;
@@ -125,6 +142,7 @@ bool login_apop_enabled(void)
 }
 
 static void update_accepting(void);
+static void stats_changed(void);
 static void client_free(struct client_core *cc);
 static void auth_cancel(struct client_core *cc);
 
@@ -147,8 +165,11 @@ static void client_free(struct client_core *cc)
 		return;
 	cc->destroyed = true;
 	struct login_client *client = cc->client;
-	if (cc->state == CLIENT_PREAUTH || cc->state == CLIENT_HANDOVER)
+	if (cc->state == CLIENT_PREAUTH || cc->state == CLIENT_HANDOVER ||
+	    cc->state == CLIENT_PROXY)
 		L.protocol->login->client_destroy(client);
+	login_proxy_free(cc->proxy);
+	cc->proxy = NULL;
 	auth_cancel(cc);   /* let auth drop the exchange and its memory */
 	event_timer_remove(cc->idle_timer);
 	stream_destroy(client->stream);
@@ -159,6 +180,7 @@ static void client_free(struct client_core *cc)
 		close(cc->relay_local_fd);   /* hand-over never completed */
 	client_unlink(cc);
 	L.client_count--;
+	stats_changed();
 	pool_destroy(client->pool);
 	update_accepting();
 	if (L.retiring && L.client_count == 0)
@@ -341,6 +363,59 @@ static void auth_failed_all(void)
 
 static void handover_start(struct client_core *cc, const char *cookie);
 static void handover_done(struct client_core *cc, const char *result);
+static void relay_worker_input(void *context);
+
+struct login_proxy *login_client_proxy(struct login_client *client)
+{
+	struct client_core *cc = client->core_data;
+	return cc->state == CLIENT_PROXY ? cc->proxy : NULL;
+}
+
+/* The back end said yes (relay to it from now on) or no (the client is
+ * back before login and may try again). */
+static void proxy_finished(struct login_client *client,
+			   enum login_proxy_status status, struct stream *backend)
+{
+	struct client_core *cc = client->core_data;
+	if (status != LOGIN_PROXY_OK) {
+		cc->proxy = NULL;
+		cc->state = CLIENT_PREAUTH;
+		cc->idle_timer = event_timer_add(L.loop, L.set->login_idle_timeout,
+						 client_idle, cc);
+		auth_reply_to_client(cc, status == LOGIN_PROXY_AUTH_FAILED ?
+				     LOGIN_AUTH_FAILED : LOGIN_AUTH_TEMPFAIL, NULL);
+		return;
+	}
+	L.protocol->login->client_destroy(client);
+	login_proxy_free(cc->proxy);
+	cc->proxy = NULL;
+	cc->state = CLIENT_RELAY;
+	cc->proxied = true;
+	cc->relay = backend;
+	stream_set_callbacks(backend, &relay_callbacks, cc);
+	stats_changed();
+	/* What either side sent meanwhile (pipelined commands after PASS)
+	 * goes through now. */
+	relay_worker_input(cc);
+	relay_client_input(cc);
+}
+
+/* OK with proxy fields: log in on the back end instead of handing over. */
+static bool auth_proxy_begin(struct client_core *cc, const char *user,
+			     char **f, unsigned n)
+{
+	bool proxy = false;
+	for (unsigned i = 0; i < n; i++)
+		proxy = proxy || strncmp(f[i], "proxy=", 6) == 0;
+	if (!proxy)
+		return false;
+	stream_input_pause(cc->client->stream);
+	cc->state = CLIENT_PROXY;
+	event_timer_remove(cc->idle_timer);
+	cc->idle_timer = NULL;
+	cc->proxy = login_proxy_begin(cc->client, user, f, n);
+	return true;
+}
 
 /* MECH: what auth offers; APOP is a POP3 command, kept apart from the
  * SASL list. */
@@ -416,7 +491,8 @@ static void auth_handle_line(char *line)
 		cc->client->log.user = user;
 		cc->auth_user = user;
 		L.protocol->login->client_auth_reply(cc->client, LOGIN_AUTH_OK, NULL);
-		handover_start(cc, f[2]);
+		if (!auth_proxy_begin(cc, user, f + 4, n - 4))
+			handover_start(cc, f[2]);
 	} else if (strcmp(f[0], "FAIL") == 0 && n >= 3) {
 		enum login_auth_status st = LOGIN_AUTH_FAILED;
 		if (strcmp(f[2], "temp") == 0)
@@ -664,6 +740,7 @@ static void handover_done(struct client_core *cc, const char *result)
 				  &relay_callbacks, cc);
 	cc->relay_local_fd = -1;   /* the relay stream owns it now */
 	stream_input_resume(client->stream);
+	stats_changed();
 }
 
 static void master_input(void *context, unsigned revents)
@@ -692,6 +769,45 @@ static void master_input(void *context, unsigned revents)
 		if (cc != NULL && cc->state == CLIENT_HANDOVER)
 			handover_done(cc, f[2]);
 	}
+}
+
+/* ---- statistics for the master ---- */
+
+static void stats_send(void *context)
+{
+	L.stats_timer = NULL;
+	if (L.master_io == NULL)
+		return;
+	unsigned preauth = 0, relayed = 0, proxied = 0;
+	for (struct client_core *cc = L.clients; cc != NULL; cc = cc->next) {
+		if (cc->state != CLIENT_RELAY)
+			preauth++;
+		else if (cc->proxied)
+			proxied++;
+		else
+			relayed++;
+	}
+	struct buffer msg;
+	buffer_init(&msg);
+	buffer_printf(&msg, "STATS\t%u\t%u\t%u", preauth, relayed, proxied);
+	for (unsigned i = 0; i < L.listeners_count; i++) {
+		const char *name = L.listeners[i].name != NULL ? L.listeners[i].name : "";
+		buffer_append_str(&msg, "\t");
+		ipc_escape_append(&msg, name, strlen(name));
+		buffer_printf(&msg, "\t%" PRIu64, L.accepted[i]);
+	}
+	/* Best effort: a full channel loses one report, the next one
+	 * carries the same totals. */
+	if (msg.len <= LOGIN_STATS_MESSAGE_MAX)
+		(void)fd_send(L.master_fd, -1, msg.data, msg.len);
+	buffer_free(&msg);
+}
+
+static void stats_changed(void)
+{
+	if (L.stats_timer == NULL && L.loop != NULL)
+		L.stats_timer = event_timer_add(L.loop, LOGIN_STATS_INTERVAL_MS,
+						stats_send, NULL);
 }
 
 /* ---- accepting ---- */
@@ -802,6 +918,8 @@ static void listener_input(void *context, unsigned revents)
 		 * when it is handed to a mail worker. */
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		L.accepted[listener - L.listeners]++;
+		stats_changed();
 		client_create(fd, listener);
 		update_accepting();
 	}
@@ -859,7 +977,9 @@ static void on_terminate(void *context, int signo)
 			L.protocol->login->client_notify_disconnect(cc->client,
 				"[SYS/TEMP] Server shutting down.");
 			login_client_disconnect(cc->client, "Server shutting down");
-		} else if (cc->state == CLIENT_HANDOVER) {
+		} else if (cc->state == CLIENT_HANDOVER || cc->state == CLIENT_PROXY ||
+			   cc->proxied) {
+			/* No worker will say goodbye for a proxied session. */
 			client_free(cc);
 		}
 	}
@@ -932,6 +1052,12 @@ int login_main(const struct login_params *p)
 			return 1;
 		}
 	}
+	/* Before the chroot: the CA files live outside it. */
+	L.loop = event_loop_create();
+	if (login_proxy_init(L.loop, p->set, L.protocol->login, proxy_finished, &err) < 0) {
+		log_error("%s", err.message);
+		return 1;
+	}
 	if (p->privileged && drop_privileges(p->set, p->set->login_chroot, &err) < 0) {
 		log_error("%s", err.message);
 		return 1;
@@ -941,20 +1067,23 @@ int login_main(const struct login_params *p)
 	 * clears it); getppid() catches a master that died before. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master) {
+		login_proxy_deinit();
+		event_loop_destroy(L.loop);
 		tls_context_free(L.tls);
 		module_unload_all();
 		return 0;
 	}
 
-	L.loop = event_loop_create();
 	event_signal_add(L.loop, SIGTERM, on_terminate, NULL);
 	event_signal_add(L.loop, SIGINT, on_terminate, NULL);
 	event_signal_add(L.loop, SIGUSR1, on_retire, NULL);
 	L.master_io = event_io_add(L.loop, L.master_fd, EVENT_IN, false, master_input, NULL);
 	L.listener_ios = xmalloc(sizeof(*L.listener_ios) * (L.listeners_count + 1));
+	L.accepted = xmalloc(sizeof(*L.accepted) * (L.listeners_count + 1));
 	for (unsigned i = 0; i < L.listeners_count; i++)
 		L.listener_ios[i] = event_io_add(L.loop, L.listeners[i].fd, EVENT_IN,
 						 true, listener_input, &L.listeners[i]);
+	stats_changed();   /* roostctl who lists the process from the start */
 	/* Listeners are enabled once auth's MECH line arrives. */
 	L.accepting = true;
 	update_accepting();
@@ -971,6 +1100,10 @@ int login_main(const struct login_params *p)
 	L.auth_retry = NULL;
 	event_timer_remove(L.auth_wait);
 	L.auth_wait = NULL;
+	event_timer_remove(L.stats_timer);
+	L.stats_timer = NULL;
+	free(L.accepted);
+	login_proxy_deinit();
 	event_loop_destroy(L.loop);
 	free(L.listener_ios);
 	tls_context_free(L.tls);

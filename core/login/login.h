@@ -16,6 +16,7 @@ struct login_listener_fd {
 	int fd;
 	bool tls;
 	const char *protocol;
+	const char *name;        /* the listener's, for statistics */
 };
 
 struct login_params {

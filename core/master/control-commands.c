@@ -4,7 +4,8 @@
  *   STOP                  stop the server (answer OK first)
  *   RELOAD                reload the configuration; FAIL "FILE:LINE: ..."
  *                         when the new one is refused
- *   WHO                   one line per mail session
+ *   WHO                   one line per login process, then one per
+ *                         mail session
  *   KICK user             end the user's sessions (nothing deleted)
  *   USER user             the userdb's answer (auth LOOKUP)
  *   PASSTEST user b64pw rip   check a password (auth PASSTEST)
@@ -21,6 +22,7 @@
 #include "debug-users.h"
 #include "ipc-escape.h"
 #include "log.h"
+#include "login-stats.h"
 #include "master.h"
 #include "pool.h"
 #include "session-table.h"
@@ -239,6 +241,12 @@ static void cmd_mailbox(unsigned id, char **args, unsigned n)
 
 static void cmd_who(unsigned id, char **args, unsigned n)
 {
+	/* Login processes first: their clients before login (and the
+	 * sessions they relay), as they last reported (login-stats.h). */
+	for (const struct login_stats_process *p = login_stats_first(); p != NULL;
+	     p = p->next)
+		line(id, "login=%ld preauth=%u relayed=%u proxied=%u", (long)p->pid,
+		     p->preauth, p->relayed, p->proxied);
 	for (const struct master_session *s = session_table_first(); s != NULL; s = s->next) {
 		char user[CONTROL_NAME_TEXT_MAX], since[32];
 		struct tm tm;

@@ -171,6 +171,7 @@ int listeners_open(const struct roost_settings *set, struct listener_set *reuse,
 				memcpy(m->address, addrs[a], sizeof(m->address));
 				m->address[sizeof(m->address) - 1] = '\0';
 				snprintf(m->protocol, sizeof(m->protocol), "%s", svc->protocol);
+				snprintf(m->name, sizeof(m->name), "%s", ls->name);
 				m->port = ls->port;
 				m->tls = ls->tls;
 				m->fd = fd;

@@ -17,6 +17,7 @@ struct master_listener {
 	unsigned port;
 	bool tls;
 	char protocol[16];
+	char name[32];   /* the listener section's name, for statistics */
 	int fd;
 	bool reused;   /* taken over from the previous set */
 };

@@ -195,8 +195,13 @@ int main(int argc, char **argv)
 	if (modules)
 		return list_modules(config_path, config_given);
 	signal(SIGPIPE, SIG_IGN);
-	/* Copy what we keep of argv before its memory becomes the title. */
-	config_path = strdup(config_path);
+	/* Copy what we keep of argv before its memory becomes the title.
+	 * Static: the copy lives as long as the process (and its forked
+	 * children), so LeakSanitizer does not count it as lost at exit;
+	 * volatile so that the compiler keeps the otherwise unread store. */
+	static char *volatile config_path_copy;
+	config_path_copy = strdup(config_path);
+	config_path = config_path_copy;
 	process_title_init(argc, argv);
 
 	struct error err;

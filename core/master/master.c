@@ -5,6 +5,11 @@
  *   login -> master (SOCK_SEQPACKET, with the client fd):
  *       HANDOVER hid cookie protocol session rip tls input output
  *   master -> login: DONE hid OK|TEMP|PERM
+ *     A session the master itself refuses at hand-over (session limits,
+ *     LOGIN-DELAY, nologin with a reason) gets its "-ERR [CODE] text"
+ *     written on the handed-over connection, as a mail worker would write
+ *     its answer to the login command, and the login hears OK: the
+ *     connection is taken care of, and ends after that line.
  *   master <-> auth: see auth-client.h
  *   master <-> mail worker: see mail/mail-worker.h
  */
@@ -14,16 +19,20 @@
 #include "auth-client.h"
 #include "control.h"
 #include "debug-users.h"
+#include "decimal.h"
 #include "event-loop.h"
 #include "fd-passing.h"
 #include "ipc-escape.h"
 #include "listeners.h"
+#include "login-stats.h"
+#include "login-history.h"
 #include "log.h"
 #include "metrics-http.h"
 #include "module-settings.h"
 #include "session-table.h"
 #include "stream.h"
 #include "tls-context.h"
+#include "worker-pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -59,6 +69,12 @@
 #define MAILBOX_STATUS_TIMEOUT_MS 30000
 /* Its one-line answer (mailbox-status.h). */
 #define MAILBOX_STATUS_REPLY_MAX 1024
+/* A refusal line stays within RFC 2449's 512 octets: the passdb's nologin
+ * reason is cut to this many bytes. */
+#define REFUSAL_REASON_MAX 400
+/* Per-user numbers (login_delay seconds, sessions_max): 9 digits is
+ * beyond any sensible value and fits an unsigned. */
+#define USER_NUMBER_DIGITS_MAX 9
 
 struct login_proc {
 	struct login_proc *next;
@@ -254,7 +270,7 @@ void master_stats_write(struct buffer *out, enum metrics_format format)
 	g.processes[METRICS_PROCESS_AUTH] = M.auth_pid > 0 ? 1 : 0;
 	for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next)
 		g.processes[METRICS_PROCESS_LOGIN]++;
-	g.processes[METRICS_PROCESS_MAIL] = session_table_count();
+	g.processes[METRICS_PROCESS_MAIL] = worker_pool_count();
 	while (debug_users_get(g.debug_users) != NULL)
 		g.debug_users++;
 	metrics_write(out, format, &g);
@@ -300,6 +316,58 @@ static void handover_free(struct handover *h)
 	pool_destroy(h->pool);
 }
 
+/* What the passdb/userdb say about this user's sessions
+ * (auth/auth-user-policy.h), with the settings' defaults filled in. */
+struct user_policy {
+	bool nologin;
+	const char *reason;        /* nologin's text; "" when none */
+	unsigned sessions_max;     /* 0: no limit */
+	bool sessions_max_set;
+};
+
+static int parse_user_number(const char *user, const char *key,
+			     const char *value, unsigned *out, struct error *err)
+{
+	uint64_t n;
+	size_t len = strlen(value);
+	if (len == 0 || len > USER_NUMBER_DIGITS_MAX ||
+	    !decimal_parse_u64(value, len, &n)) {
+		error_set(err, ERROR_PERM, "user %s: invalid %s '%s' from the passdb/userdb",
+			  user, key, value);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* One of the policy fields of auth's USER reply into p and policy. */
+static int policy_field(const char *user, const char *key, const char *value,
+			struct mail_worker_params *p, struct user_policy *policy,
+			struct error *err)
+{
+	if (strcmp(key, "login_delay") == 0)
+		return parse_user_number(user, key, value, &p->login_delay, err);
+	if (strcmp(key, "sessions_max") == 0) {
+		policy->sessions_max_set = true;
+		return parse_user_number(user, key, value, &policy->sessions_max, err);
+	}
+	if (strcmp(key, "expire") == 0) {
+		unsigned days;
+		if (strcasecmp(value, "never") == 0)
+			p->expire = "NEVER";
+		else if (parse_user_number(user, key, value, &days, err) < 0)
+			return -1;
+		else
+			p->expire = value;
+		return 0;
+	}
+	if (strcmp(key, "nologin") == 0) {
+		policy->nologin = true;
+		policy->reason = value;
+	}
+	return 0;
+}
+
 static bool uid_allowed(unsigned long uid, const char *user, struct error *err)
 {
 	const struct roost_settings *set = M.set;
@@ -313,15 +381,25 @@ static bool uid_allowed(unsigned long uid, const char *user, struct error *err)
 	return true;
 }
 
-/* Fills the user part of p from the key=value fields of auth's USER
- * reply and applies the uid rules of privileged mode. The strings live in
- * pool. -1 with err (ERROR_PERM) when the user may not get a process. */
+/* Fills the user part of p (and policy, when not NULL) from the
+ * key=value fields of auth's USER reply and applies the uid rules of
+ * privileged mode. The strings live in pool. -1 with err (ERROR_PERM)
+ * when the user may not get a process. */
 static int user_params(pool_t *pool, const char *user, char **f, unsigned n,
-		       struct mail_worker_params *p, struct error *err)
+		       struct mail_worker_params *p, struct user_policy *policy,
+		       struct error *err)
 {
 	bool uid_set = false, gid_set = false;
 	unsigned long uid = 0, gid = 0;
+	struct user_policy ignored;
+	if (policy == NULL)
+		policy = &ignored;
+	memset(policy, 0, sizeof(*policy));
 	p->user = user;
+	p->login_delay = M.set->login_delay / 1000u;
+	if (M.set->mail_expire[0] != '\0')
+		p->expire = strcasecmp(M.set->mail_expire, "never") == 0 ?
+			"NEVER" : M.set->mail_expire;
 	for (unsigned i = 0; i < n; i++) {
 		char *eq = strchr(f[i], '=');
 		if (eq == NULL)
@@ -340,8 +418,12 @@ static int user_params(pool_t *pool, const char *user, char **f, unsigned n,
 			p->home = value;
 		} else if (strcmp(f[i], "mail") == 0) {
 			p->mail = value;
+		} else if (policy_field(user, f[i], value, p, policy, err) < 0) {
+			return -1;
 		}
 	}
+	if (!policy->sessions_max_set)
+		policy->sessions_max = M.set->mail_sessions_per_user_max;
 	if (M.privileged) {
 		if (!uid_set || !gid_set) {
 			error_set(err, ERROR_PERM,
@@ -360,14 +442,139 @@ static int user_params(pool_t *pool, const char *user, char **f, unsigned n,
 	p->privileged = M.privileged;
 	p->uid = (uid_t)uid;
 	p->gid = (gid_t)gid;
-	p->client_fd = -1;
 	p->master_fd = -1;
 	return 0;
+}
+
+/* See the protocol comment at the top: the refusal goes to the client on
+ * the connection itself, after the replies the login had not sent yet. */
+static void handover_refuse(struct handover *h, const char *user, bool temp,
+			    const char *code, const char *text)
+{
+	struct log_context ctx = { .session_id = h->session, .user = user,
+				   .remote = h->rip };
+	log_msg(LOG_LEVEL_INFO, &ctx, "Session refused: [%s] %s", code, text);
+	if (temp)
+		metrics_counters.handovers_refused_temp++;
+	else
+		metrics_counters.handovers_refused_perm++;
+	struct buffer out;
+	buffer_init(&out);
+	buffer_append(&out, h->output, h->output_len);
+	buffer_printf(&out, "-ERR [%s] %s\r\n", code, text);
+	/* A fresh connection's socket buffer takes one short line; a client
+	 * that filled it has lost its answer anyway. */
+	ssize_t ignored = send(h->fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)ignored;
+	buffer_free(&out);
+	handover_reply(h, "OK");
+	handover_free(h);
+}
+
+/* nologin's reason as one safe line: printable ASCII only, bounded. */
+static const char *refusal_reason(pool_t *pool, const char *reason)
+{
+	if (reason == NULL || reason[0] == '\0')
+		return "This account cannot log in; contact the administrator.";
+	size_t len = strlen(reason);
+	if (len > REFUSAL_REASON_MAX)
+		len = REFUSAL_REASON_MAX;
+	char *out = pool_strndup(pool, reason, len);
+	for (char *c = out; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	}
+	return out;
+}
+
+/* The master's own verdicts on a session auth accepted; true when it was
+ * refused (and h freed). */
+static bool handover_refused(struct handover *h, const char *user,
+			     const struct mail_worker_params *p,
+			     const struct user_policy *policy)
+{
+	if (policy->nologin) {
+		handover_refuse(h, user, false, "SYS/PERM",
+				refusal_reason(h->pool, policy->reason));
+		return true;
+	}
+	/* Before the limits: a login this soon is refused whether or not the
+	 * earlier session still runs. */
+	unsigned wait = login_history_wait(user, p->login_delay, event_loop_now(M.loop));
+	if (wait > 0) {
+		handover_refuse(h, user, true, "LOGIN-DELAY", pool_printf(h->pool,
+			"Logged in too recently: the minimum time between logins is %u seconds, try again in %u.",
+			p->login_delay, wait));
+		return true;
+	}
+	/* [SYS/TEMP] (RFC 3206): the address, not the account, is at its
+	 * limit, and it clears when other sessions end. */
+	unsigned ip_max = M.set->mail_sessions_per_ip_max;
+	if (ip_max > 0 && session_table_count_ip(h->rip) >= ip_max) {
+		handover_refuse(h, user, true, "SYS/TEMP", pool_printf(h->pool,
+			"Too many sessions from your address (mail_sessions_per_ip_max=%u), try again later.",
+			ip_max));
+		return true;
+	}
+	/* [IN-USE] (RFC 2449 §8.1.2): the account's sessions are what is in
+	 * the way, as with the mailbox lock. */
+	if (policy->sessions_max > 0 &&
+	    session_table_count_user(user) >= policy->sessions_max) {
+		handover_refuse(h, user, true, "IN-USE", pool_printf(h->pool,
+			"Too many sessions for this account (limit %u), close one and try again.",
+			policy->sessions_max));
+		return true;
+	}
+	return false;
+}
+
+/* Gives the session to a worker of its uid/gid with room, else to a new
+ * one; NULL when neither works. In a just-forked child it returns NULL
+ * too, after arranging the child's role. */
+static struct worker_proc *hand_over(struct handover *h,
+				     const struct mail_worker_params *p,
+				     const struct buffer *msg)
+{
+	/* A worker whose queue is full is stuck in a long storage call
+	 * (a huge mailbox): the session is better off in a new process. */
+	struct worker_proc *w = worker_pool_find(p->uid, p->gid);
+	if (w != NULL && worker_pool_hand_over(w, h->fd, msg->data, msg->len) == 0)
+		return w;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	pid_t pid = fork_child();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		M.child->role = CHILD_ROLE_MAIL;
+		M.child->mail = *p;
+		M.child->mail.master_fd = sv[1];
+		keep_fd(sv[1]);
+		return NULL;
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	w = worker_pool_add(pid, sv[0], p->uid, p->gid);
+	/* A new channel's buffer takes one session message. */
+	if (worker_pool_hand_over(w, h->fd, msg->data, msg->len) < 0) {
+		log_error("Handing a session to new mail worker %ld failed: %s",
+			  (long)pid, strerror(errno));
+		worker_pool_abandon(w);
+		return NULL;
+	}
+	return w;
 }
 
 static void start_worker(struct handover *h, char **f, unsigned n)
 {
 	struct mail_worker_params p;
+	struct user_policy policy;
 	struct error err;
 	memset(&p, 0, sizeof(p));
 	const char *user = ipc_unescape(h->pool, f[2], NULL);
@@ -376,12 +583,14 @@ static void start_worker(struct handover *h, char **f, unsigned n)
 		handover_free(h);
 		return;
 	}
-	if (user_params(h->pool, user, f + 3, n - 3, &p, &err) < 0) {
+	if (user_params(h->pool, user, f + 3, n - 3, &p, &policy, &err) < 0) {
 		log_error("%s", err.message);
 		handover_reply(h, "PERM");
 		handover_free(h);
 		return;
 	}
+	if (handover_refused(h, user, &p, &policy))
+		return;
 	if (session_table_count() >= M.set->mail_process_limit) {
 		log_error("mail_process_limit (%u) reached: refusing the session of %s",
 			  M.set->mail_process_limit, p.user);
@@ -389,15 +598,6 @@ static void start_worker(struct handover *h, char **f, unsigned n)
 		handover_free(h);
 		return;
 	}
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_error("socketpair: %s", strerror(errno));
-		handover_reply(h, "TEMP");
-		handover_free(h);
-		return;
-	}
-	p.client_fd = h->fd;
-	p.master_fd = sv[1];
 	p.debug = debug_users_has(user);
 	p.protocol = h->protocol;
 	p.session_id = h->session;
@@ -407,25 +607,22 @@ static void start_worker(struct handover *h, char **f, unsigned n)
 	p.input_len = h->input_len;
 	p.output = h->output;
 	p.output_len = h->output_len;
-
-	pid_t pid = fork_child();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
+	struct buffer msg;
+	buffer_init(&msg);
+	mail_worker_session_message(&msg, &p);
+	struct worker_proc *w = msg.len <= MAIL_WORKER_SESSION_MESSAGE_MAX ?
+		hand_over(h, &p, &msg) : NULL;
+	memset(msg.data, 0, msg.len);   /* the input may hold a password */
+	buffer_free(&msg);
+	if (M.became_child)
+		return;
+	if (w == NULL) {
 		handover_reply(h, "TEMP");
 		handover_free(h);
 		return;
 	}
-	if (pid == 0) {
-		M.child->role = CHILD_ROLE_MAIL;
-		M.child->mail = p;
-		keep_fd(h->fd);
-		keep_fd(sv[1]);
-		return;
-	}
-	close(sv[1]);
-	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-	session_table_add(pid, sv[0], user, h->rip, h->session, h->tls);
+	session_table_add(w, user, h->rip, h->session, h->tls);
+	login_history_record(user, p.login_delay, event_loop_now(M.loop));
 	handover_reply(h, "OK");
 	handover_free(h);
 }
@@ -499,7 +696,7 @@ int master_mailbox_status(const char *user, char **fields, unsigned count,
 	pool_t *pool = pool_create();
 	struct mail_worker_params p;
 	memset(&p, 0, sizeof(p));
-	if (user_params(pool, pool_strdup(pool, user), fields, count, &p, err) < 0) {
+	if (user_params(pool, pool_strdup(pool, user), fields, count, &p, NULL, err) < 0) {
 		pool_destroy(pool);
 		return -1;
 	}
@@ -586,7 +783,10 @@ static void login_input(void *context, unsigned revents)
 	char *buf = xmalloc(HANDOVER_MESSAGE_MAX + 1);
 	int fd;
 	ssize_t n = fd_recv(lp->fd, &fd, buf, HANDOVER_MESSAGE_MAX);
-	if (n > 0)
+	if (n >= 6 && fd < 0 && memcmp(buf, "STATS\t", 6) == 0) {
+		if (login_stats_report(lp->pid, buf, (size_t)n) < 0)
+			log_error("Malformed statistics from login process %ld", (long)lp->pid);
+	} else if (n > 0)
 		login_handle_handover(lp, buf, (size_t)n, fd);
 	else if (n < 0 && errno == EMSGSIZE)
 		log_error("Oversized message from login process %ld ignored", (long)lp->pid);
@@ -628,6 +828,7 @@ static void spawn_login_slot(unsigned slot)
 			lf[i].fd = M.listeners.items[i].fd;
 			lf[i].tls = M.listeners.items[i].tls;
 			lf[i].protocol = M.listeners.items[i].protocol;
+			lf[i].name = M.listeners.items[i].name;
 			keep_fd(lf[i].fd);
 		}
 		M.child->role = CHILD_ROLE_LOGIN;
@@ -687,7 +888,7 @@ static bool abnormal(int status)
 
 static unsigned children_alive(void)
 {
-	unsigned n = session_table_count() + (M.auth_pid > 0 ? 1 : 0);
+	unsigned n = worker_pool_count() + (M.auth_pid > 0 ? 1 : 0);
 	for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next)
 		n++;
 	for (struct status_child *c = M.status_children; c != NULL; c = c->next)
@@ -699,6 +900,7 @@ static void reap_login(struct login_proc *lp, int status)
 {
 	char how[64];
 	describe_status(status, how, sizeof(how));
+	login_stats_exited(lp->pid);
 	for (struct login_proc **p = &M.logins; *p != NULL; p = &(*p)->next) {
 		if (*p == lp) {
 			*p = lp->next;
@@ -763,7 +965,7 @@ static void on_child(void *context, int signo)
 				break;
 			}
 		}
-		if (!found && session_table_exited(pid, abnormal(status)) && abnormal(status)) {
+		if (!found && worker_pool_exited(pid, abnormal(status)) && abnormal(status)) {
 			char how[64];
 			describe_status(status, how, sizeof(how));
 			log_warning("mail worker %ld %s", (long)pid, how);
@@ -819,6 +1021,7 @@ int master_reload(struct error *err)
 	M.set_pool = pool;
 	log_set_debug(ns->log_debug);
 	master_apply_log_facility(ns);
+	worker_pool_configure(ns->mail_worker_client_limit);
 	metrics_counters.reloads_ok++;
 
 	retire_logins();
@@ -865,7 +1068,7 @@ static void kill_everything(void *context)
 		kill(lp->pid, SIGKILL);
 	for (struct status_child *c = M.status_children; c != NULL; c = c->next)
 		kill(c->pid, SIGKILL);
-	session_table_signal_all(SIGKILL);
+	worker_pool_signal_all(SIGKILL);
 }
 
 void master_stop(void)
@@ -879,7 +1082,7 @@ void master_stop(void)
 		kill(lp->pid, SIGTERM);
 	for (struct status_child *c = M.status_children; c != NULL; c = c->next)
 		kill(c->pid, SIGTERM);
-	session_table_signal_all(SIGTERM);
+	worker_pool_signal_all(SIGTERM);
 	event_timer_remove(M.auth_timer);
 	M.auth_timer = NULL;
 	event_timer_remove(M.stats_timer);
@@ -983,7 +1186,9 @@ static void master_cleanup(void)
 	control_deinit();
 	metrics_http_deinit();
 	auth_client_deinit();
+	worker_pool_deinit();
 	session_table_deinit();
+	login_history_clear();
 	debug_users_clear();
 	listeners_close(&M.listeners);
 	if (M.auth_login_fd >= 0)
@@ -1020,7 +1225,9 @@ enum master_result master_run(const struct master_options *opts,
 	}
 	M.loop = event_loop_create();
 	auth_client_init(M.loop, M.auth_master_path);
-	session_table_init(M.loop);
+	session_table_init();
+	worker_pool_init(M.loop);
+	worker_pool_configure(set->mail_worker_client_limit);
 	control_init(M.loop, M.control_fd);
 	metrics_http_init(M.loop);
 	if (metrics_http_configure(set->metrics_listen, &err) < 0) {

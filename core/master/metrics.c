@@ -2,6 +2,7 @@
 #include "config.h"
 #include "metrics.h"
 
+#include "login-stats.h"
 #include "session-table.h"
 
 #include <inttypes.h>
@@ -202,6 +203,32 @@ static void write_sessions(struct writer *w)
 		t.counters.deleted_octets);
 }
 
+static void write_logins(struct writer *w)
+{
+	static const char *const states[] = { "preauth", "relayed", "proxied" };
+	family(w, "roost_login_clients", TYPE_GAUGE,
+	       "Clients of each login process, by state (as last reported).");
+	for (const struct login_stats_process *p = login_stats_first(); p != NULL;
+	     p = p->next) {
+		const unsigned values[] = { p->preauth, p->relayed, p->proxied };
+		for (unsigned i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+			char label[64];
+			snprintf(label, sizeof(label), "process=\"%ld\",state=\"%s\"",
+				 (long)p->pid, states[i]);
+			sample(w, "roost_login_clients", "", label, values[i]);
+		}
+	}
+	family(w, "roost_connections_accepted", TYPE_COUNTER,
+	       "Connections accepted by login processes, by listener.");
+	uint64_t accepted;
+	const char *name;
+	for (unsigned i = 0; (name = login_stats_listener(i, &accepted)) != NULL; i++) {
+		char label[LOGIN_STATS_NAME_MAX + 16];
+		snprintf(label, sizeof(label), "listener=\"%s\"", name);
+		sample(w, "roost_connections_accepted", "_total", label, accepted);
+	}
+}
+
 static void write_auth(struct writer *w)
 {
 	static const char *const reasons[] = {
@@ -248,6 +275,7 @@ void metrics_write(struct buffer *out, enum metrics_format format,
 	      (uint64_t)metrics_counters.start_time);
 	write_processes(&w, g);
 	write_sessions(&w);
+	write_logins(&w);
 	write_auth(&w);
 	family(&w, "roost_config_reloads", TYPE_COUNTER, "Configuration reloads, by result.");
 	sample(&w, "roost_config_reloads", "_total", "result=\"ok\"", metrics_counters.reloads_ok);

@@ -6,7 +6,7 @@
 #include "fd-passing.h"
 #include "ipc-escape.h"
 #include "log.h"
-#include "mail/mail-worker.h"
+#include "worker-pool.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,16 +17,12 @@
 
 /* A STATS message has 8 fields; a few more are ignored, not an error. */
 #define SESSION_FIELDS_MAX 16
-/* Reports read per wake-up of one channel: a worker flooding the master
- * must not starve the other events. */
-#define SESSION_READS_PER_EVENT 16
 
 const char *const session_end_reasons[SESSION_END_REASON_COUNT] = {
 	SESSION_END_REASONS
 };
 
 static struct {
-	struct event_loop *loop;
 	struct master_session *sessions;
 	unsigned count;
 	struct session_totals finished;
@@ -64,14 +60,12 @@ static void copy_word(char *dest, size_t size, const char *value)
 	dest[i] = '\0';
 }
 
-static void handle_report(struct master_session *s, char *msg)
+/* The key=value fields of a STATS report; true when it was the last. */
+static bool handle_report(struct master_session *s, char **f, unsigned n)
 {
-	char *f[SESSION_FIELDS_MAX];
-	unsigned n = ipc_split(msg, f, SESSION_FIELDS_MAX);
-	if (strcmp(f[0], "STATS") != 0)
-		return;
 	struct session_counters *c = &s->counters;
-	for (unsigned i = 1; i < n; i++) {
+	bool final = false;
+	for (unsigned i = 0; i < n; i++) {
 		char *eq = strchr(f[i], '=');
 		if (eq == NULL)
 			continue;
@@ -79,8 +73,10 @@ static void handle_report(struct master_session *s, char *msg)
 		const char *key = f[i], *value = eq + 1;
 		if (strcmp(key, "state") == 0)
 			copy_word(s->state, sizeof(s->state), value);
-		else if (strcmp(key, "reason") == 0)
+		else if (strcmp(key, "reason") == 0) {
 			copy_word(s->reason, sizeof(s->reason), value);
+			final = true;
+		}
 		else if (strcmp(key, "commands") == 0)
 			update_counter(&c->commands, value);
 		else if (strcmp(key, "octets_sent") == 0)
@@ -94,56 +90,16 @@ static void handle_report(struct master_session *s, char *msg)
 		else if (strcmp(key, "deleted_octets") == 0)
 			update_counter(&c->deleted_octets, value);
 	}
+	return final;
 }
 
-/* Reads up to max reports; false once the channel is closed. */
-static bool read_reports(struct master_session *s, unsigned max)
-{
-	char buf[MAIL_WORKER_MESSAGE_MAX + 1];
-	for (unsigned i = 0; i < max && s->fd >= 0; i++) {
-		int fd;
-		ssize_t n = fd_recv(s->fd, &fd, buf, sizeof(buf) - 1);
-		if (n > 0 && fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			handle_report(s, buf);
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return true;
-		if (n < 0 && errno == EMSGSIZE)
-			continue;   /* oversized: dropped by fd_recv */
-		return false;
-	}
-	return s->fd >= 0;
-}
-
-static void close_channel(struct master_session *s)
-{
-	event_io_remove(s->io);
-	s->io = NULL;
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
-}
-
-static void channel_input(void *context, unsigned revents)
-{
-	struct master_session *s = context;
-	if (!read_reports(s, SESSION_READS_PER_EVENT))
-		close_channel(s);
-}
-
-void session_table_init(struct event_loop *loop)
+void session_table_init(void)
 {
 	memset(&T, 0, sizeof(T));
-	T.loop = loop;
 }
 
 static void session_free(struct master_session *s)
 {
-	close_channel(s);
 	free(s->user);
 	free(s->rip);
 	free(s->session_id);
@@ -160,21 +116,19 @@ void session_table_deinit(void)
 	T.count = 0;
 }
 
-struct master_session *session_table_add(pid_t pid, int fd, const char *user,
+struct master_session *session_table_add(struct worker_proc *w, const char *user,
 					 const char *rip, const char *session_id,
 					 bool tls)
 {
 	struct master_session *s = xmalloc(sizeof(*s));
-	s->pid = pid;
-	s->fd = fd;
+	s->worker = w;
+	s->pid = worker_pool_pid(w);
 	s->user = xstrdup(user);
 	s->rip = xstrdup(rip);
 	s->session_id = xstrdup(session_id);
 	s->tls = tls;
 	s->since = time(NULL);
 	strcpy(s->state, "starting");
-	if (fd >= 0)
-		s->io = event_io_add(T.loop, fd, EVENT_IN, false, channel_input, s);
 	s->next = T.sessions;
 	T.sessions = s;
 	T.count++;
@@ -192,26 +146,50 @@ static void add_counters(struct session_counters *to, const struct session_count
 	to->deleted_octets += from->deleted_octets;
 }
 
-bool session_table_exited(pid_t pid, bool abnormal)
+/* Unlinks *p and moves its counters to the totals. */
+static void session_end(struct master_session **p, bool abnormal)
 {
-	for (struct master_session **p = &T.sessions; *p != NULL; p = &(*p)->next) {
-		struct master_session *s = *p;
-		if (s->pid != pid)
-			continue;
-		/* Reports still queued in the channel (SIGCHLD may be
-		 * handled before the worker's last message): the socket
-		 * keeps them after the worker's end closed. */
-		if (s->fd >= 0)
-			read_reports(s, SESSION_READS_PER_EVENT);
-		*p = s->next;
-		T.count--;
-		add_counters(&T.finished.counters, &s->counters);
-		const char *reason = s->reason[0] != '\0' ? s->reason : abnormal ? "error" : "other";
-		T.finished.ended[reason_index(reason)]++;
-		session_free(s);
-		return true;
+	struct master_session *s = *p;
+	*p = s->next;
+	T.count--;
+	add_counters(&T.finished.counters, &s->counters);
+	const char *reason = s->reason[0] != '\0' ? s->reason : abnormal ? "error" : "other";
+	T.finished.ended[reason_index(reason)]++;
+	session_free(s);
+}
+
+void session_table_report(struct worker_proc *w, char *msg)
+{
+	char *f[SESSION_FIELDS_MAX];
+	unsigned n = ipc_split(msg, f, SESSION_FIELDS_MAX);
+	if (n < 2 || strcmp(f[0], "STATS") != 0)
+		return;
+	struct master_session **p = &T.sessions;
+	for (; *p != NULL; p = &(*p)->next) {
+		if ((*p)->worker == w && strcmp((*p)->session_id, f[1]) == 0)
+			break;
 	}
-	return false;
+	if (*p == NULL)
+		return;
+	bool final = handle_report(*p, f + 2, n - 2);
+	if (!(*p)->reported) {
+		(*p)->reported = true;
+		worker_pool_session_opened(w);
+	}
+	if (final) {
+		session_end(p, false);
+		worker_pool_session_ended(w);
+	}
+}
+
+void session_table_worker_exited(struct worker_proc *w, bool abnormal)
+{
+	for (struct master_session **p = &T.sessions; *p != NULL; ) {
+		if ((*p)->worker == w)
+			session_end(p, abnormal);
+		else
+			p = &(*p)->next;
+	}
 }
 
 unsigned session_table_count(void)
@@ -224,17 +202,18 @@ const struct master_session *session_table_first(void)
 	return T.sessions;
 }
 
-void session_table_signal_all(int signo)
+/* "WORD\tSID[\tARG]" to the session's worker. */
+static void send_to(struct master_session *s, const char *word, const char *arg)
 {
-	for (struct master_session *s = T.sessions; s != NULL; s = s->next)
-		kill(s->pid, signo);
-}
-
-static void send_to(struct master_session *s, const char *msg)
-{
-	if (s->fd >= 0 && fd_send(s->fd, -1, msg, strlen(msg)) < 0)
-		log_warning("Message to mail worker %ld failed: %s", (long)s->pid,
-			    strerror(errno));
+	struct buffer msg;
+	buffer_init(&msg);
+	buffer_printf(&msg, "%s\t", word);
+	ipc_escape_append(&msg, s->session_id, strlen(s->session_id));
+	if (arg != NULL)
+		buffer_printf(&msg, "\t%s", arg);
+	buffer_append(&msg, "", 1);
+	worker_pool_send(s->worker, msg.data);
+	buffer_free(&msg);
 }
 
 unsigned session_table_kick(const char *user)
@@ -243,10 +222,7 @@ unsigned session_table_kick(const char *user)
 	for (struct master_session *s = T.sessions; s != NULL; s = s->next) {
 		if (strcmp(s->user, user) != 0)
 			continue;
-		if (s->fd >= 0)
-			send_to(s, "KICK");
-		else
-			kill(s->pid, SIGTERM);   /* no channel: still ends cleanly */
+		send_to(s, "KICK", NULL);
 		n++;
 	}
 	return n;
@@ -256,7 +232,7 @@ void session_table_debug(const char *user, bool on)
 {
 	for (struct master_session *s = T.sessions; s != NULL; s = s->next) {
 		if (strcmp(s->user, user) == 0)
-			send_to(s, on ? "DEBUG\t1" : "DEBUG\t0");
+			send_to(s, "DEBUG", on ? "1" : "0");
 	}
 }
 
@@ -267,6 +243,24 @@ bool session_table_has_user(const char *user)
 			return true;
 	}
 	return false;
+}
+
+/* A linear walk: the table holds at most mail_process_limit sessions, and
+ * a walk per hand-over costs far less than the fork that follows. */
+unsigned session_table_count_user(const char *user)
+{
+	unsigned n = 0;
+	for (struct master_session *s = T.sessions; s != NULL; s = s->next)
+		n += strcmp(s->user, user) == 0 ? 1 : 0;
+	return n;
+}
+
+unsigned session_table_count_ip(const char *rip)
+{
+	unsigned n = 0;
+	for (struct master_session *s = T.sessions; s != NULL; s = s->next)
+		n += strcmp(s->rip, rip) == 0 ? 1 : 0;
+	return n;
 }
 
 void session_table_totals(struct session_totals *out)

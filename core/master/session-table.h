@@ -1,5 +1,6 @@
 /*
- * The master's table of mail sessions: one entry per mail worker, with
+ * The master's table of mail sessions: one entry per session, with the
+ * mail worker serving it (worker-pool.h; a worker may serve several),
  * what the login told the master (user, remote address, TLS, session id)
  * and what the worker reports over its channel (state and counters, see
  * core/mail/mail-worker.h). It answers roostctl who/kick/debug, and keeps
@@ -31,9 +32,11 @@ struct session_counters {
 	uint64_t deleted_octets;
 };
 
+struct worker_proc;
+
 struct master_session {
 	struct master_session *next;
-	pid_t pid;
+	pid_t pid;                 /* of its worker */
 	char *user;
 	char *rip;
 	char *session_id;
@@ -43,8 +46,8 @@ struct master_session {
 	struct session_counters counters;
 	char reason[16];           /* the final report's, "" until then */
 	/* private */
-	int fd;
-	struct event_io *io;
+	struct worker_proc *worker;
+	bool reported;             /* its first report came */
 };
 
 struct session_totals {
@@ -55,27 +58,33 @@ struct session_totals {
 
 extern const char *const session_end_reasons[SESSION_END_REASON_COUNT];
 
-void session_table_init(struct event_loop *loop);
-/* Closes every channel and forgets the sessions (master shutdown). */
+void session_table_init(void);
+/* Forgets the sessions (master shutdown). */
 void session_table_deinit(void);
 
-/* Takes ownership of fd (our end of the worker's channel; may be -1). */
-struct master_session *session_table_add(pid_t pid, int fd, const char *user,
+/* A session handed over to worker w. */
+struct master_session *session_table_add(struct worker_proc *w, const char *user,
 					 const char *rip, const char *session_id,
 					 bool tls);
-/* A child exited: when it was a mail worker, reads its last reports,
- * moves its counters to the totals and returns true. */
-bool session_table_exited(pid_t pid, bool abnormal);
+/* A message from worker w (STATS SID ...); msg is changed in place. A
+ * report with a reason ends the session: its counters move to the
+ * totals and the pool hears of it. A worker can only report on its own
+ * sessions. */
+void session_table_report(struct worker_proc *w, char *msg);
+/* Worker w exited: its sessions that did not say goodbye end (as
+ * "error" when it died abnormally). */
+void session_table_worker_exited(struct worker_proc *w, bool abnormal);
 
 unsigned session_table_count(void);
 const struct master_session *session_table_first(void);
-/* Sends signo to every worker. */
-void session_table_signal_all(int signo);
 /* Asks every session of user to end (KICK); returns how many. */
 unsigned session_table_kick(const char *user);
 /* Tells every worker of user to switch debug logging. */
 void session_table_debug(const char *user, bool on);
 bool session_table_has_user(const char *user);
+/* Live sessions of user / from remote address rip (the session limits). */
+unsigned session_table_count_user(const char *user);
+unsigned session_table_count_ip(const char *rip);
 
 void session_table_totals(struct session_totals *out);
 

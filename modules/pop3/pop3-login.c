@@ -8,6 +8,7 @@
 #include "pop3-login.h"
 #include "pop3-capa.h"
 #include "pop3-command.h"
+#include "pop3-proxy.h"
 
 #include "line-reader.h"
 
@@ -35,6 +36,7 @@ struct pop3_login {
 	bool in_sasl;            /* AUTH exchange: next line is a response */
 	bool tls_starting;
 	bool quitting;
+	enum pop3_proxy_state proxy;   /* logging in on a back end */
 };
 
 static void pop3_login_reply(struct login_client *client, const char *line)
@@ -110,15 +112,17 @@ static void cmd_user(struct login_client *client, struct pop3_login *pl,
 	pop3_login_reply(client, "+OK");
 }
 
-/* Builds the SASL PLAIN response "\0user\0password" in base64. */
-static char *plain_response(pool_t *pool, const char *user, const char *pass,
-			    size_t pass_len)
+char *pop3_login_plain_response(pool_t *pool, const char *authzid,
+				const char *user, const char *pass,
+				size_t pass_len)
 {
+	size_t authzid_len = strlen(authzid);
 	size_t user_len = strlen(user);
-	size_t raw_len = 1 + user_len + 1 + pass_len;
+	size_t raw_len = authzid_len + 1 + user_len + 1 + pass_len;
 	unsigned char *raw = pool_alloc(pool, raw_len);
-	memcpy(raw + 1, user, user_len);
-	memcpy(raw + 2 + user_len, pass, pass_len);
+	memcpy(raw, authzid, authzid_len);
+	memcpy(raw + authzid_len + 1, user, user_len);
+	memcpy(raw + authzid_len + 2 + user_len, pass, pass_len);
 	size_t b64_len = sodium_base64_encoded_len(raw_len, sodium_base64_VARIANT_ORIGINAL);
 	char *b64 = pool_alloc(pool, b64_len);
 	sodium_bin2base64(b64, b64_len, raw, raw_len, sodium_base64_VARIANT_ORIGINAL);
@@ -136,7 +140,8 @@ static void cmd_pass(struct login_client *client, struct pop3_login *pl,
 		return;
 	}
 	/* The password is everything after "PASS ", spaces included. */
-	char *b64 = plain_response(client->pool, pl->user, cmd->args, cmd->args_len);
+	char *b64 = pop3_login_plain_response(client->pool, "", pl->user, cmd->args,
+					      cmd->args_len);
 	pop3_login_forget_user(pl);
 	login_client_auth_begin(client, "PLAIN", b64);
 	sodium_memzero(b64, strlen(b64));
@@ -305,7 +310,8 @@ static void handle_line(struct login_client *client, struct pop3_login *pl,
 	if (strcmp(cmd.keyword, "CAPA") == 0) {
 		pop3_capa_write(client->stream, login_sasl_mechanisms(),
 				client->plaintext_allowed,
-				client->tls_available && !client->tls_active);
+				client->tls_available && !client->tls_active,
+				client->set, NULL);
 	} else if (strcmp(cmd.keyword, "USER") == 0) {
 		cmd_user(client, pl, &cmd);
 	} else if (strcmp(cmd.keyword, "PASS") == 0) {
@@ -398,6 +404,7 @@ static void client_auth_reply(struct login_client *client,
 		break;
 	case LOGIN_AUTH_OK:
 		pl->in_sasl = false;
+		pl->proxy = POP3_PROXY_GREETING;   /* in case it is proxied */
 		return;
 	case LOGIN_AUTH_FAILED:
 		pl->in_sasl = false;
@@ -441,6 +448,13 @@ static void client_destroy(struct login_client *client)
 		pop3_login_forget_user(pl);
 }
 
+static void proxy_input(struct login_client *client,
+			const struct login_proxy_target *target, const char *line)
+{
+	struct pop3_login *pl = client->protocol_data;
+	pop3_proxy_input(client, target, line, &pl->proxy);
+}
+
 const struct protocol_login_ops pop3_login_ops = {
 	.client_start = client_start,
 	.client_input = client_input,
@@ -448,4 +462,5 @@ const struct protocol_login_ops pop3_login_ops = {
 	.client_auth_reply = client_auth_reply,
 	.client_notify_disconnect = client_notify_disconnect,
 	.client_destroy = client_destroy,
+	.proxy_input = proxy_input,
 };

@@ -432,7 +432,7 @@ static void handle_line(struct pop3_session *ps, const char *line, size_t len)
 		size_t before = stream_output_pending(ps->stream);
 		pop3_capa_write(ps->stream,
 				auth_mechanisms_sasl_list(ps->mail->pool, ps->mail->set),
-				true, false);
+				true, false, ps->mail->set, ps->mail);
 		ps->mail->stats.octets_sent += stream_output_pending(ps->stream) - before;
 	}
 	else if (strcmp(k, "USER") == 0 || strcmp(k, "PASS") == 0 ||
@@ -533,9 +533,11 @@ static void session_start(struct mail_session *mail)
 		octets += info(ps, i)->size;
 	log_msg(LOG_LEVEL_INFO, &mail->log, "Logged in: tls=%s messages=%u octets=%" PRIu64,
 		mail->tls ? "yes" : "no", ps->count, octets);
+	/* The master hears that the mailbox is open before the client does
+	 * (worker-pool.h: where the client's next login goes). */
+	set_state(ps, "transaction");
 	send_printf(ps, "+OK Logged in, %u messages (%" PRIu64 " octets).\r\n",
 		    ps->count, octets);
-	set_state(ps, "transaction");
 	ps->idle_timer = event_timer_add(mail->loop, mail->set->mail_idle_timeout,
 					 idle_timeout, ps);
 	/* Commands the client pipelined behind its login. */
@@ -563,7 +565,24 @@ static void session_shutdown(struct mail_session *mail)
 	session_end(ps, kicked ? "kicked" : "shutdown", NULL);
 }
 
+static void session_destroy(struct mail_session *mail)
+{
+	struct pop3_session *ps = mail->protocol_data;
+	event_timer_remove(ps->idle_timer);
+	ps->idle_timer = NULL;
+	if (ps->retr != NULL) {
+		mail->storage->message_close(ps->retr);
+		ps->retr = NULL;
+	}
+	if (ps->stream != NULL) {
+		stream_destroy(ps->stream);
+		ps->stream = NULL;
+	}
+	mail->protocol_data = NULL;
+}
+
 const struct protocol_mail_ops pop3_mail_ops = {
 	.session_start = session_start,
 	.session_shutdown = session_shutdown,
+	.session_destroy = session_destroy,
 };

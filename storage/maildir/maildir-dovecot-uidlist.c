@@ -4,6 +4,7 @@
 
 #include "decimal.h"
 #include "maildir-hash.h"
+#include "maildir-lines.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct uidlist_parser {
 	void *context;
 	unsigned lineno;
 	uint32_t prev_uid;
+	bool header_ok;
 };
 
 static void parser_warn(struct uidlist_parser *p, const char *why)
@@ -220,6 +222,29 @@ static void parse_record(struct uidlist_parser *p, const char *s,
 	list->count++;
 }
 
+static void parser_line_warn(void *context, unsigned lineno, const char *why)
+{
+	struct uidlist_parser *p = context;
+	p->lineno = lineno;
+	parser_warn(p, why);
+}
+
+/* The header on line 1, records after it; nothing without a header. */
+static bool parser_line(void *context, unsigned lineno, const char *s,
+			const char *end)
+{
+	struct uidlist_parser *p = context;
+	p->lineno = lineno;
+	if (lineno == 1) {
+		p->header_ok = parse_header(p, s, end);
+		return p->header_ok;
+	}
+	if (!p->header_ok)
+		return false;
+	parse_record(p, s, end);
+	return true;
+}
+
 struct maildir_dovecot_uidlist *
 maildir_dovecot_uidlist_parse(pool_t *pool, const char *buf, size_t len,
 			      maildir_dovecot_warn_fn *warn, void *context)
@@ -229,35 +254,14 @@ maildir_dovecot_uidlist_parse(pool_t *pool, const char *buf, size_t len,
 	struct uidlist_parser p = {
 		.pool = pool, .list = list, .warn = warn, .context = context,
 	};
-	const char *s = buf, *end = buf + len;
-	while (s < end) {
-		p.lineno++;
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *line_end = nl != NULL ? nl : end;
-		bool usable = true;
-		if (nl == NULL) {
-			/* Dovecot writes the file with rename(), so this is
-			 * damage; its own reader skips such a line too. */
-			parser_warn(&p, "no line end");
-			usable = false;
-		} else if (memchr(s, '\0', (size_t)(line_end - s)) != NULL) {
-			parser_warn(&p, "binary data");
-			usable = false;
-		}
-		if (p.lineno == 1) {
-			if (!usable || !parse_header(&p, s, line_end))
-				return NULL;
-		} else if (usable) {
-			parse_record(&p, s, line_end);
-		}
-		s = nl != NULL ? nl + 1 : end;
-	}
-	if (p.lineno == 0) {
+	/* Dovecot writes the file with rename(), so a line without a line
+	 * end is damage; its own reader skips such a line too. */
+	if (maildir_lines_each(buf, len, 0, parser_line, parser_line_warn,
+			       &p) == 0) {
 		p.lineno = 1;
 		parser_warn(&p, "empty file");
-		return NULL;
 	}
-	return list;
+	return p.header_ok ? list : NULL;
 }
 
 uint32_t maildir_dovecot_uidlist_uidvalidity(

@@ -22,6 +22,8 @@ struct maildir_size_cache {
 	pool_t *pool;
 	const char *path;
 	struct maildir_hash *hash;
+	bool legacy;
+	bool ignored;   /* a header of a later version */
 	bool dirty;
 };
 
@@ -79,6 +81,26 @@ static void cache_parse_line(struct maildir_size_cache *cache, char *line,
 	e->value = size;
 }
 
+/* The first line: the current header (true), a header of another
+ * version (true; the file is then ignored), or an entry of a legacy file
+ * (false). */
+static bool cache_parse_header(struct maildir_size_cache *cache,
+			       const char *line, size_t len)
+{
+	size_t hlen = strlen(MAILDIR_SIZE_CACHE_HEADER);
+	if (len == hlen + 1 && memcmp(line, MAILDIR_SIZE_CACHE_HEADER, hlen) == 0 &&
+	    line[hlen] == '\n')
+		return true;
+	if (len > 0 && line[0] == ':') {
+		log_warning("Ignoring maildir size cache %s: unknown version "
+			    "header", cache->path);
+		cache->ignored = true;
+		return true;
+	}
+	cache->legacy = true;
+	return false;
+}
+
 struct maildir_size_cache *maildir_size_cache_read(pool_t *pool,
 						   const char *path)
 {
@@ -107,6 +129,10 @@ struct maildir_size_cache *maildir_size_cache_read(pool_t *pool,
 	unsigned lineno = 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		lineno++;
+		if (lineno == 1 && cache_parse_header(cache, line, (size_t)n))
+			continue;
+		if (cache->ignored)
+			break;
 		cache_parse_line(cache, line, (size_t)n, lineno);
 	}
 	if (ferror(f))
@@ -145,6 +171,11 @@ void maildir_size_cache_add(struct maildir_size_cache *cache,
 	cache->dirty = true;
 }
 
+bool maildir_size_cache_is_legacy(const struct maildir_size_cache *cache)
+{
+	return cache->legacy;
+}
+
 bool maildir_size_cache_is_dirty(const struct maildir_size_cache *cache)
 {
 	return cache->dirty;
@@ -166,6 +197,7 @@ int maildir_size_cache_write(struct maildir_size_cache *cache,
 		unlink(tmp);
 		return -1;
 	}
+	fprintf(f, "%s\n", MAILDIR_SIZE_CACHE_HEADER);
 	size_t pos = 0;
 	struct maildir_hash_entry *e;
 	while ((e = maildir_hash_next(cache->hash, &pos)) != NULL) {

@@ -1,7 +1,8 @@
 /*
  * The per-mailbox POP3 size cache, "<maildir>/roost-sizes".
  *
- * One line per message, "<base name> <POP3 size>\n"; the size is the last
+ * The first line is the version header MAILDIR_SIZE_CACHE_HEADER, then
+ * one line per message, "<base name> <POP3 size>\n"; the size is the last
  * space-separated field, so a base name may itself contain spaces (one
  * containing '\n' is never stored). Messages never change content, so an
  * entry is valid as long as its base name exists. The file is read once
@@ -10,6 +11,16 @@
  * looked up or added since it was read, which prunes deleted messages.
  * A damaged line is skipped with a warning: the cache is an optimisation,
  * never a reason to refuse a session.
+ *
+ * Versions: the POP3 size of a message whose last line has no line end
+ * used to include the CRLF that RETR adds (Roost before version 2 of the
+ * file, which had no header); it now leaves it out, as Dovecot does. A
+ * file without the header is read as "legacy": its entries are still
+ * returned, and the caller corrects them (a one-byte read of each
+ * message, not a read of its body) and adds them again, which rewrites
+ * the file in the current version. A header of an unknown (later)
+ * version makes the whole file be ignored. Going back to an older Roost
+ * needs the file deleted: it would read version-2 sizes as its own.
  */
 #ifndef ROOST_MAILDIR_SIZE_CACHE_H
 #define ROOST_MAILDIR_SIZE_CACHE_H
@@ -21,6 +32,8 @@
 #include "pool.h"
 
 #define MAILDIR_SIZE_CACHE_NAME "roost-sizes"
+/* ':' cannot start a base name we store, so this line is no entry. */
+#define MAILDIR_SIZE_CACHE_HEADER ":roost-sizes 2"
 
 struct maildir_size_cache;
 
@@ -35,6 +48,8 @@ bool maildir_size_cache_lookup(struct maildir_size_cache *cache,
  * stored in the line format are ignored. */
 void maildir_size_cache_add(struct maildir_size_cache *cache,
 			    const char *base, uint64_t size);
+/* True when the file had no version header (sizes of the old rule). */
+bool maildir_size_cache_is_legacy(const struct maildir_size_cache *cache);
 /* True when maildir_size_cache_add() stored something new. */
 bool maildir_size_cache_is_dirty(const struct maildir_size_cache *cache);
 /* Atomically replaces the file with the entries looked up or added. */

@@ -6,26 +6,36 @@
  *   roost-pop3.lock  flock()ed for the whole POP3 session (IN-USE);
  *   roost-sizes      the POP3 size cache (maildir-size-cache.h).
  * Roost reads, and never writes, Dovecot's dovecot-uidlist
- * (maildir-dovecot-uidlist.h) so that mail moved from Dovecot keeps its
- * UIDLs.
+ * (maildir-dovecot-uidlist.h) and Courier's courierpop3dsizelist
+ * (maildir-courier-sizelist.h) so that mail moved from those servers
+ * keeps its UIDLs.
  *
  * The mail location is "maildir:PATH[:key=value]...", of which open()
  * gets everything after "maildir:" (so a ':' cannot appear in PATH; it
  * cannot in Dovecot's mail_location either). One option, at most once:
  *
- *   uidl=dovecot   (the default) when the maildir has a dovecot-uidlist,
- *                  its messages keep the UIDLs Dovecot 2.3 gave them with
- *                  its default pop3_uidl_format %08Xu%08Xv (or the P
- *                  UIDL stored for a message); all other messages get the
- *                  base-name UIDL (maildir-name.h). Without the file this
- *                  is exactly "basename". Trade-off: the UIDLs depend on
- *                  a file Roost does not maintain; if an administrator
- *                  deletes or Dovecot rebuilds it, inherited UIDLs change
- *                  once.
+ *   uidl=auto      (the default) dovecot-uidlist when the maildir has a
+ *                  usable one, else courierpop3dsizelist when it has
+ *                  that, else base names. A maildir rarely has both; when
+ *                  it does, it was most likely converted from Courier to
+ *                  Dovecot (Dovecot's courier-dovecot-migrate.pl keeps
+ *                  Courier's UIDLs as P fields), so dovecot-uidlist holds
+ *                  what clients saw last.
+ *   uidl=dovecot   when the maildir has a dovecot-uidlist, its messages
+ *                  keep the UIDLs Dovecot 2.3 gave them with its default
+ *                  pop3_uidl_format %08Xu%08Xv (or the P UIDL stored for
+ *                  a message); courierpop3dsizelist is ignored. All
+ *                  other messages get the base-name UIDL (maildir-name.h).
+ *                  Without the file this is exactly "basename".
+ *                  Trade-off (also of auto and courier): the UIDLs depend
+ *                  on a file Roost does not maintain; if an administrator
+ *                  deletes it, inherited UIDLs change once.
+ *   uidl=courier   the same with courierpop3dsizelist only: Courier's
+ *                  "UID<n>-<uidvalidity>"; dovecot-uidlist is ignored.
  *   uidl=basename  the base-name UIDL for every message; dovecot-uidlist
  *                  is ignored. For new installs, and for maildirs whose
- *                  clients knew the base names (Courier, or Dovecot with
- *                  pop3_uidl_format = %f). Switching a migrated maildir
+ *                  clients knew the base names (Courier before 0.43, or
+ *                  Dovecot with pop3_uidl_format = %f). Switching a migrated maildir
  *                  to it makes clients download everything again.
  *
  * Example: mail = maildir:~/Maildir:uidl=basename
@@ -40,6 +50,7 @@
 #include "storage.h"
 #include "log.h"
 #include "message-wire.h"
+#include "maildir-courier-sizelist.h"
 #include "maildir-dovecot-uidlist.h"
 #include "maildir-hash.h"
 #include "maildir-name.h"
@@ -68,14 +79,17 @@
 /* The info suffix a message gets when it moves from new/ to cur/:
  * version 2, no flags (it is not "Seen" until a client says so). */
 #define MAILDIR_NEW_INFO ":2,"
-/* Largest dovecot-uidlist read: MAILDIR_MAX_MESSAGES lines of a base name
- * and a few extension fields (~250 bytes). A bigger one is not a file we
- * could use within the snapshot cap anyway, and reading it whole would
- * cost the worker that much memory. */
-#define MAILDIR_DOVECOT_UIDLIST_MAX_SIZE (256 * 1024 * 1024)
+/* Largest dovecot-uidlist or courierpop3dsizelist read:
+ * MAILDIR_MAX_MESSAGES lines of a file name and a few fields (~250
+ * bytes). A bigger one is not a file we could use within the snapshot
+ * cap anyway, and reading it whole would cost the worker that much
+ * memory. */
+#define MAILDIR_UIDL_FILE_MAX_SIZE (256 * 1024 * 1024)
 
 enum maildir_uidl_mode {
-	MAILDIR_UIDL_DOVECOT,    /* default: inherit from dovecot-uidlist */
+	MAILDIR_UIDL_AUTO,       /* default: dovecot, else courier */
+	MAILDIR_UIDL_DOVECOT,
+	MAILDIR_UIDL_COURIER,
 	MAILDIR_UIDL_BASENAME,
 };
 
@@ -114,8 +128,10 @@ struct storage_mailbox {
 	int new_fd;
 	int lock_fd;
 	enum maildir_uidl_mode uidl_mode;
-	/* NULL without the file, with a damaged header, or in basename mode */
+	/* NULL without the file, with a damaged header, or in a mode that
+	 * does not read it; at most one of the two is set */
 	struct maildir_dovecot_uidlist *dovecot;
+	struct maildir_courier_sizelist *courier;
 	struct maildir_message *msgs;
 	unsigned count;
 	/* Readers are reused so that a long session with many RETRs does
@@ -152,7 +168,7 @@ static void close_fd(int *fd)
 
 /* ---- opening the directory ---- */
 
-/* "PATH[:uidl=dovecot|basename]" (see the top of this file). Unknown
+/* "PATH[:uidl=auto|dovecot|courier|basename]" (see the top of this file). Unknown
  * options are errors: a typo must not silently change UIDLs. */
 static int parse_location(struct storage_mailbox *box, const char *location,
 			  struct error *err)
@@ -162,21 +178,25 @@ static int parse_location(struct storage_mailbox *box, const char *location,
 	if (storage_location_split(box->pool, location, "maildir", &box->path,
 				   &opts, &count, err) < 0)
 		return -1;
-	box->uidl_mode = MAILDIR_UIDL_DOVECOT;
+	box->uidl_mode = MAILDIR_UIDL_AUTO;
 	for (unsigned i = 0; i < count; i++) {
 		if (strcmp(opts[i].key, "uidl") != 0) {
 			error_set(err, ERROR_INVALID,
 				  "maildir: unknown option '%s' (known: uidl)", opts[i].key);
 			return -1;
 		}
-		if (strcmp(opts[i].value, "dovecot") == 0)
+		if (strcmp(opts[i].value, "auto") == 0)
+			box->uidl_mode = MAILDIR_UIDL_AUTO;
+		else if (strcmp(opts[i].value, "dovecot") == 0)
 			box->uidl_mode = MAILDIR_UIDL_DOVECOT;
+		else if (strcmp(opts[i].value, "courier") == 0)
+			box->uidl_mode = MAILDIR_UIDL_COURIER;
 		else if (strcmp(opts[i].value, "basename") == 0)
 			box->uidl_mode = MAILDIR_UIDL_BASENAME;
 		else {
 			error_set(err, ERROR_INVALID,
-				  "maildir: invalid uidl=%s (use dovecot or basename)",
-				  opts[i].value);
+				  "maildir: invalid uidl=%s (use auto, dovecot, "
+				  "courier or basename)", opts[i].value);
 			return -1;
 		}
 	}
@@ -274,44 +294,45 @@ static int take_lock(struct storage_mailbox *box, struct error *err)
 	return 0;
 }
 
-/* ---- dovecot-uidlist ---- */
+/* ---- dovecot-uidlist and courierpop3dsizelist ---- */
 
-static void dovecot_uidlist_warn(void *context, unsigned line,
-				 const char *why)
+/* The context of a UIDL file's warnings: which file of which box. */
+struct uidl_file {
+	struct storage_mailbox *box;
+	const char *name;
+};
+
+static void uidl_file_warn(void *context, unsigned line, const char *why)
 {
-	struct storage_mailbox *box = context;
-	log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
+	const struct uidl_file *f = context;
+	log_msg(LOG_LEVEL_WARNING, &f->box->log_ctx,
 		"%s/%s:%u: %s; messages without a usable line keep "
-		"Roost's own UIDLs", box->path, MAILDIR_DOVECOT_UIDLIST_NAME,
-		line, why);
+		"Roost's own UIDLs", f->box->path, f->name, line, why);
 }
 
-/* Reads dovecot-uidlist once per session: the snapshot's UIDLs come from
- * what it said at open(), whatever Dovecot (if it still runs) does to it
- * later. Any problem only costs the inherited UIDLs, never the session. */
-static void read_dovecot_uidlist(struct storage_mailbox *box)
+/* Reads the whole file name in the maildir root into a malloc()ed buffer
+ * (*len_r bytes, NUL-terminated); NULL when it is missing (silently) or
+ * unusable (logged). */
+static char *read_root_file(struct storage_mailbox *box, const char *name,
+			    size_t *len_r)
 {
-	if (box->uidl_mode != MAILDIR_UIDL_DOVECOT)
-		return;
-	int fd = openat(box->root_fd, MAILDIR_DOVECOT_UIDLIST_NAME,
-			O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-			O_NOCTTY);
+	int fd = openat(box->root_fd, name, O_RDONLY | O_CLOEXEC |
+			O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		if (errno != ENOENT)
 			log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
-				"Cannot open %s/%s: %s", box->path,
-				MAILDIR_DOVECOT_UIDLIST_NAME, strerror(errno));
-		return;
+				"Cannot open %s/%s: %s", box->path, name,
+				strerror(errno));
+		return NULL;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MAILDIR_DOVECOT_UIDLIST_MAX_SIZE) {
+	    st.st_size > MAILDIR_UIDL_FILE_MAX_SIZE) {
 		log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
 			"Ignoring %s/%s: not a regular file of at most %d bytes",
-			box->path, MAILDIR_DOVECOT_UIDLIST_NAME,
-			MAILDIR_DOVECOT_UIDLIST_MAX_SIZE);
+			box->path, name, MAILDIR_UIDL_FILE_MAX_SIZE);
 		close(fd);
-		return;
+		return NULL;
 	}
 	size_t cap = (size_t)st.st_size;
 	char *buf = xmalloc(cap + 1);
@@ -322,20 +343,50 @@ static void read_dovecot_uidlist(struct storage_mailbox *box)
 			continue;
 		if (n < 0) {
 			log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
-				"Cannot read %s/%s: %s", box->path,
-				MAILDIR_DOVECOT_UIDLIST_NAME, strerror(errno));
+				"Cannot read %s/%s: %s", box->path, name,
+				strerror(errno));
 			free(buf);
 			close(fd);
-			return;
+			return NULL;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
 	close(fd);
-	box->dovecot = maildir_dovecot_uidlist_parse(
-		box->pool, buf, len, dovecot_uidlist_warn, box);
-	free(buf);
+	buf[len] = '\0';
+	*len_r = len;
+	return buf;
+}
+
+/* Reads the UIDL file(s) the mode asks for, once per session: the
+ * snapshot's UIDLs come from what they said at open(), whatever another
+ * server (if it still runs) does to them later. Any problem only costs
+ * the inherited UIDLs, never the session. */
+static void read_uidl_files(struct storage_mailbox *box)
+{
+	size_t len;
+	char *buf;
+	struct uidl_file file = { box, MAILDIR_DOVECOT_UIDLIST_NAME };
+	if (box->uidl_mode == MAILDIR_UIDL_AUTO ||
+	    box->uidl_mode == MAILDIR_UIDL_DOVECOT) {
+		buf = read_root_file(box, file.name, &len);
+		if (buf != NULL) {
+			box->dovecot = maildir_dovecot_uidlist_parse(
+				box->pool, buf, len, uidl_file_warn, &file);
+			free(buf);
+		}
+	}
+	if (box->dovecot != NULL || (box->uidl_mode != MAILDIR_UIDL_AUTO &&
+				     box->uidl_mode != MAILDIR_UIDL_COURIER))
+		return;
+	file.name = MAILDIR_COURIER_SIZELIST_NAME;
+	buf = read_root_file(box, file.name, &len);
+	if (buf != NULL) {
+		box->courier = maildir_courier_sizelist_parse(
+			box->pool, buf, len, uidl_file_warn, &file);
+		free(buf);
+	}
 }
 
 /* ---- scanning ---- */
@@ -579,25 +630,74 @@ static int open_message_fd(struct storage_mailbox *box,
 
 /* ---- sizes, order, UIDLs ---- */
 
-/* Dovecot's W is the message's size with CRLF line ends. Roost's POP3
- * size (message-wire.h) is the same except for a message whose last line
- * has no line end: Roost sends a CRLF there, so it is 2 more. Reading
- * only the last byte tells the two cases apart without reading the body;
- * W is also checked against the file size (CRLF conversion never shrinks
- * a message and at most doubles it). When W does not fit, the size is
- * computed: a listed size that RETR does not match would break clients. */
+/* Dovecot's W is the message's size with CRLF line ends, which is also
+ * Roost's maildir size (see dovecot_size_fd()). It is checked against the
+ * file size only (CRLF conversion never shrinks a message and at most
+ * doubles it): a W that does not fit is a damaged or foreign file, and
+ * the size is then computed, since a listed size far from what RETR sends
+ * would break clients. */
 static bool dovecot_vsize_fits(int fd, uint64_t vsize)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return false;
 	uint64_t size = (uint64_t)st.st_size;
-	if (size == 0)
-		return vsize == 0;
-	if (vsize < size || vsize > 2 * size)
-		return false;
+	return vsize >= size && vsize <= 2 * size;
+}
+
+/* True when the non-empty file's last byte is not a line end: RETR then
+ * adds a CRLF that the size leaves out. */
+static bool last_line_unterminated(int fd)
+{
+	struct stat st;
 	char last;
-	return pread(fd, &last, 1, st.st_size - 1) == 1 && last == '\n';
+	return fstat(fd, &st) == 0 && st.st_size > 0 &&
+		pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
+}
+
+/* The POP3 size as Dovecot (and Courier) list it: the message's octets
+ * with CRLF line ends, without the CRLF that RETR adds after an
+ * unterminated last line (message_wire_size() counts that one). LIST
+ * then stays the same when mail moves between Dovecot and Roost. */
+static int dovecot_size_fd(int fd, uint64_t *size_r, struct error *err)
+{
+	if (message_wire_size_fd(fd, size_r, err) < 0)
+		return -1;
+	if (*size_r >= 2 && last_line_unterminated(fd))
+		*size_r -= 2;
+	return 0;
+}
+
+/* The size of a message not named with ,W=: from the cache, Dovecot's W
+ * or the file. Returns 1 with m->info.size set, 0 when the message is
+ * gone, -1 with err set. */
+static int message_size(struct storage_mailbox *box, struct maildir_message *m,
+			struct maildir_size_cache *cache, struct error *err)
+{
+	bool cached = maildir_size_cache_lookup(cache, m->base, &m->info.size);
+	if (cached && !maildir_size_cache_is_legacy(cache))
+		return 1;
+	int fd = open_message_fd(box, m, err);
+	if (fd < 0)
+		return err->kind == ERROR_NOT_FOUND ? 0 : -1;
+	int ret = 1;
+	if (cached) {
+		/* A legacy entry counted RETR's CRLF after an unterminated
+		 * last line: one byte read fixes it, not the whole body. */
+		if (m->info.size >= 2 && last_line_unterminated(fd))
+			m->info.size -= 2;
+	} else if (m->dovecot != NULL && m->dovecot->have_vsize &&
+		   dovecot_vsize_fits(fd, m->dovecot->vsize)) {
+		m->info.size = m->dovecot->vsize;
+	} else if (dovecot_size_fd(fd, &m->info.size, err) < 0) {
+		ret = -1;
+	}
+	close(fd);
+	/* a checked W is cached too: the next session then does not even
+	 * open the file */
+	if (ret > 0)
+		maildir_size_cache_add(cache, m->base, m->info.size);
+	return ret;
 }
 
 /* Fills in every size; drops messages deleted by someone else since the
@@ -616,32 +716,18 @@ static int compute_sizes(struct storage_mailbox *box, struct scan_list *list,
 		struct maildir_message *m = &list->msgs[i];
 		if (m->have_w_size) {
 			m->info.size = m->w_size;
-		} else if (!maildir_size_cache_lookup(cache, m->base,
-						      &m->info.size)) {
+		} else {
 			struct error size_err;
 			error_clear(&size_err);
-			int fd = open_message_fd(box, m, &size_err);
-			if (fd < 0 && size_err.kind == ERROR_NOT_FOUND)
+			int ret = message_size(box, m, cache, &size_err);
+			if (ret == 0)
 				continue;
-			bool use_w = fd >= 0 && m->dovecot != NULL &&
-				m->dovecot->have_vsize &&
-				dovecot_vsize_fits(fd, m->dovecot->vsize);
-			if (use_w)
-				m->info.size = m->dovecot->vsize;
-			else if (fd < 0 ||
-				 message_wire_size_fd(fd, &m->info.size,
-						      &size_err) < 0) {
-				if (fd >= 0)
-					close(fd);
+			if (ret < 0) {
 				error_set(err, size_err.kind == ERROR_PERM ?
 					  ERROR_PERM : ERROR_TEMP,
 					  "%s", size_err.message);
 				return -1;
 			}
-			close(fd);
-			/* a checked W is cached too: the next session then
-			 * does not even open the file */
-			maildir_size_cache_add(cache, m->base, m->info.size);
 		}
 		list->msgs[kept++] = *m;
 	}
@@ -681,7 +767,7 @@ static int message_cmp(const void *p1, const void *p2)
  * smallest n >= 2 not taken (or its digest, by the usual rule). All
  * unsuffixed UIDLs are claimed first, so an existing message called
  * "<base>-2" keeps its own UIDL. */
-/* With a dovecot-uidlist, twins are found by base name directly: the
+/* With an inherited UIDL file, twins are found by base name directly: the
  * UIDL collisions below no longer tell them apart from an inherited UIDL
  * that happens to equal a base name. */
 static void mark_twins(struct storage_mailbox *box, struct scan_list *list)
@@ -721,16 +807,17 @@ static bool claim_uidl(struct storage_mailbox *box, struct scan_list *list,
 }
 
 /*
- * Messages listed in dovecot-uidlist claim the UIDLs Dovecot gave them
- * before anything else, because clients know those. The rest get their
- * base-name UIDL as without the file. The two forms cannot collide in
- * practice: the default Dovecot form is 16 hex digits, while a maildir
- * base name is "<time>.<unique>.<host>" and so contains dots (a P UIDL
- * is whatever Dovecot stored; often the base name itself, which belongs
- * to the same message). And should a strange base name or a P value equal
- * an inherited UIDL anyway, the message claiming later falls through to
- * the suffix rule below, so UIDLs stay unique; only that message's UIDL
- * is then not the one Dovecot reported.
+ * Messages listed in dovecot-uidlist (or courierpop3dsizelist) claim the
+ * UIDLs that server gave them before anything else, because clients know
+ * those. The rest get their base-name UIDL as without the file. The forms
+ * cannot collide in practice: the default Dovecot form is 16 hex digits
+ * and Courier's "UID<n>-<uidvalidity>", while a maildir base name is
+ * "<time>.<unique>.<host>" and so contains dots (a P UIDL is whatever
+ * Dovecot stored; often the base name itself, which belongs to the same
+ * message). And should a strange base name or a P value equal an
+ * inherited UIDL anyway, the message claiming later falls through to the
+ * suffix rule below, so UIDLs stay unique; only that message's UIDL is
+ * then not the one the other server reported.
  */
 static void assign_inherited_uidls(struct storage_mailbox *box,
 				   struct scan_list *list,
@@ -741,12 +828,21 @@ static void assign_inherited_uidls(struct storage_mailbox *box,
 	for (size_t i = 0; i < list->count; i++) {
 		struct maildir_message *m = &list->msgs[i];
 		size_t base_len = strlen(m->base);
-		m->dovecot = maildir_dovecot_uidlist_lookup(box->dovecot,
-							    m->base, base_len);
-		if (m->dovecot == NULL)
-			continue;
-		maildir_dovecot_uidl(box->dovecot, m->dovecot, m->base,
-				     base_len, uidl);
+		if (box->dovecot != NULL) {
+			m->dovecot = maildir_dovecot_uidlist_lookup(
+				box->dovecot, m->base, base_len);
+			if (m->dovecot == NULL)
+				continue;
+			maildir_dovecot_uidl(box->dovecot, m->dovecot, m->base,
+					     base_len, uidl);
+		} else {
+			const struct maildir_courier_record *rec =
+				maildir_courier_sizelist_lookup(
+					box->courier, m->base, base_len);
+			if (rec == NULL)
+				continue;
+			maildir_courier_uidl(rec, m->base, base_len, uidl);
+		}
 		(void)claim_uidl(box, list, taken, i, uidl, &holder);
 	}
 }
@@ -758,8 +854,9 @@ static void assign_uidls(struct storage_mailbox *box, struct scan_list *list)
 	char uidl[MAILDIR_UIDL_MAX + 1];
 	bool created;
 	size_t holder;
+	bool inherited = box->dovecot != NULL || box->courier != NULL;
 
-	if (box->dovecot != NULL) {
+	if (inherited) {
 		mark_twins(box, list);
 		assign_inherited_uidls(box, list, taken);
 	}
@@ -769,7 +866,7 @@ static void assign_uidls(struct storage_mailbox *box, struct scan_list *list)
 			continue;
 		maildir_uidl_from_base(m->base, strlen(m->base), uidl);
 		if (!claim_uidl(box, list, taken, i, uidl, &holder) &&
-		    box->dovecot == NULL) {
+		    !inherited) {
 			/* the same base name: mark_twins() without a hash */
 			m->dup_base = true;
 			list->msgs[holder].dup_base = true;
@@ -833,7 +930,7 @@ static struct storage_mailbox *maildir_open(pool_t *pool, const char *path,
 	}
 	if (list.count > 1)   /* an empty mailbox has no array at all */
 		qsort(list.msgs, list.count, sizeof(*list.msgs), message_cmp);
-	read_dovecot_uidlist(box);
+	read_uidl_files(box);
 	/* UIDLs before sizes: computing a size may have to find a renamed
 	 * file, which needs to know which base names are shared. */
 	assign_uidls(box, &list);

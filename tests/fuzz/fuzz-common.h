@@ -76,4 +76,40 @@ static inline int fuzz_message_has_line(const char *message, const char *name)
 	return *p == ':';
 }
 
+/* For parsers that report damage by line number: fuzz_lines_count()
+ * counts the lines of the input, and fuzz_warning_in_range() (a warn
+ * callback whose context is that struct) checks that every warning names
+ * one of them (one past the last for "unexpected end"). */
+struct fuzz_lines {
+	unsigned lines;
+};
+
+static inline void fuzz_lines_count(struct fuzz_lines *l, const uint8_t *data,
+				    size_t size)
+{
+	l->lines = 1;
+	for (size_t i = 0; i < size; i++)
+		l->lines += data[i] == '\n';
+}
+
+static inline void fuzz_warning_in_range(void *context, unsigned line,
+					 const char *why)
+{
+	const struct fuzz_lines *l = context;
+	FUZZ_CHECK(line >= 1 && line <= l->lines + 1,
+		   "warning for line %u of %u: %s", line, l->lines, why);
+}
+
+/* RFC 1939 section 7: a UIDL is 1..70 octets of 0x21..0x7E. */
+#define FUZZ_UIDL_MAX 70
+
+static inline void fuzz_check_uidl(const char *uidl)
+{
+	size_t n = strnlen(uidl, FUZZ_UIDL_MAX + 1);
+	FUZZ_CHECK(n >= 1 && n <= FUZZ_UIDL_MAX, "UIDL length %zu", n);
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK((unsigned char)uidl[i] >= 0x21 && (unsigned char)uidl[i] <= 0x7e,
+			   "UIDL byte %zu is 0x%02x", i, (unsigned char)uidl[i]);
+}
+
 #endif

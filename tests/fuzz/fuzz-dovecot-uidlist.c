@@ -14,36 +14,15 @@
 
 #include "fuzz-common.h"
 
-struct warn_state {
-	unsigned lines;
-};
-
-static void on_warning(void *context, unsigned line, const char *why)
-{
-	struct warn_state *w = context;
-	FUZZ_CHECK(line >= 1 && line <= w->lines + 1,
-		   "warning for line %u of %u: %s", line, w->lines, why);
-}
-
-static void check_uidl(const char *uidl)
-{
-	size_t n = strnlen(uidl, MAILDIR_UIDL_MAX + 1);
-	FUZZ_CHECK(n >= 1 && n <= MAILDIR_UIDL_MAX, "UIDL length %zu", n);
-	for (size_t i = 0; i < n; i++)
-		FUZZ_CHECK((unsigned char)uidl[i] >= 0x21 && (unsigned char)uidl[i] <= 0x7e,
-			   "UIDL byte %zu is 0x%02x", i, (unsigned char)uidl[i]);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data;
-	struct warn_state w = { .lines = 1 };
-	for (size_t i = 0; i < size; i++)
-		w.lines += buf[i] == '\n';
+	struct fuzz_lines w;
+	fuzz_lines_count(&w, data, size);
 
 	pool_t *pool = pool_create();
 	struct maildir_dovecot_uidlist *list =
-		maildir_dovecot_uidlist_parse(pool, buf, size, on_warning, &w);
+		maildir_dovecot_uidlist_parse(pool, buf, size, fuzz_warning_in_range, &w);
 	if (list != NULL) {
 		FUZZ_CHECK(maildir_dovecot_uidlist_count(list) <= w.lines,
 			   "%u records from %u lines",
@@ -62,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char out[MAILDIR_UIDL_MAX + 1];
 			memset(out, 0x7f, sizeof(out));
 			maildir_dovecot_uidl(list, rec, buf + start, end - start, out);
-			check_uidl(out);
+			fuzz_check_uidl(out);
 		}
 	}
 	pool_destroy(pool);

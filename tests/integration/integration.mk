@@ -23,3 +23,15 @@ TESTS += tests/integration/test_storage_check.py
 TESTS += tests/integration/test_dovecot_uidl.py
 # The default TLS policy and session resumption (issues 8 and 9).
 TESTS += tests/integration/test_tls_policy.py
+include tests/integration/proxy.mk
+include tests/integration/tenants.mk
+# Hostile input, hostile load, faults, and LeakSanitizer on the long-lived
+# processes (skipped outside the ASan build of tests/sanitize-check); the
+# soak test (tests/soak/soak.py) is run by hand, see tests/soak/README.
+TESTS += tests/integration/test_hostile_input.py \
+	tests/integration/test_hostile_load.py \
+	tests/integration/test_faults.py \
+	tests/integration/test_hostile_leaks.py
+EXTRA_DIST += tests/integration/hostile_common.py tests/soak/soak.py \
+	tests/soak/README
+include tests/integration/perf.mk

@@ -83,6 +83,30 @@ def wire(data):
     return bytes(out)
 
 
+def pop3_size(data):
+    """The POP3 size (LIST, STAT) of a stored message in a maildir:
+    len(wire(data)) without the CRLF that RETR adds after an unterminated
+    last line, as Dovecot and Courier count (storage/storage.h)."""
+    w = len(wire(data))
+    return w - 2 if data and not data.endswith(b"\n") else w
+
+
+def session_listing(p, delete=()):
+    """[(uidl, LIST size, RETR bytes)] in message order over poplib
+    session p; DELEs the given 1-based numbers, then QUITs."""
+    uidls = [line.decode().split(" ", 1)[1] for line in p.uidl()[1]]
+    sizes = [int(line.split()[1]) for line in p.list()[1]]
+    assert_eq(len(uidls), len(sizes), "UIDL and LIST agree on the count")
+    out = []
+    for i, (u, s) in enumerate(zip(uidls, sizes), 1):
+        _, lines, _ = p.retr(i)
+        out.append((u, s, b"".join(line + b"\r\n" for line in lines)))
+    for n in delete:
+        p.dele(n)
+    p.quit()
+    return out
+
+
 def wire_lines(data):
     """wire(data) as a list of lines without their CRLF."""
     w = wire(data)
@@ -380,8 +404,9 @@ class User:
 
     @property
     def maildir(self):
+        """The maildir's path, without location options (":uidl=...")."""
         if self.mail and self.mail.startswith("maildir:"):
-            return self.mail[len("maildir:"):]
+            return self.mail[len("maildir:"):].split(":")[0]
         return os.path.join(self.home, "Maildir")
 
     def passwd_line(self):

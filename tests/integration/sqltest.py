@@ -152,7 +152,7 @@ def assert_stat_is_maildir(srv, name, password, maildir):
         d = os.path.join(maildir, sub)
         for n in os.listdir(d):
             with open(os.path.join(d, n), "rb") as f:
-                expected.append(len(rt.wire(f.read())))
+                expected.append(rt.pop3_size(f.read()))
     srv.wait_unlocked(name)
     p = srv.pop()
     try:
@@ -214,7 +214,7 @@ def assert_curl_listing(srv, name, password):
     rt.assert_eq(r.returncode, 0, "curl exit code (%s)"
                  % r.stderr.decode(errors="replace"))
     sizes = sorted(int(line.split()[1]) for line in r.stdout.splitlines())
-    rt.assert_eq(sizes, sorted(len(rt.wire(d)) for d in disk.values()),
+    rt.assert_eq(sizes, sorted(rt.pop3_size(d) for d in disk.values()),
                  "curl's listing of %s's mailbox" % name)
 
 

@@ -162,10 +162,12 @@ def reload_applies_new_config_and_keeps_sessions():
 @R.test
 def killed_children_are_restarted_with_backoff():
     # The reloads before this test leave retiring login processes that
-    # exit on their own; wait for them so only the current pool remains.
+    # exit on their own; wait for them so only the current pool remains
+    # (and mail workers, kept idle for the next login: worker-pool.h).
     wait_for(lambda: len([p for p in S.children() if rt.pid_alive(p)]) ==
              len(role_pids(S, "roost-login")) + len(role_pids(S, "roost-auth"))
-             + len(role_pids(S, "roost-auth-worker")),
+             + len(role_pids(S, "roost-auth-worker"))
+             + len(role_pids(S, "roost-mail")),
              "retired login processes to exit")
     login = role_pids(S, "roost-login")[0]
     os.kill(login, signal.SIGKILL)

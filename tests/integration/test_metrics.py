@@ -275,6 +275,42 @@ def counters_move_after_a_login():
                  len(rt.wire(rt.sample_messages("alice")[0][2])), "retrieved octets of RETR 1")
 
 
+def accepted(fams, listener):
+    return fams["roost_connections_accepted"]["samples"].get(
+        ("roost_connections_accepted_total", (("listener", listener),)), 0)
+
+
+def login_clients(fams, state):
+    """{login process pid: its clients in state}."""
+    return {dict(labels)["process"]: v for (name, labels), v
+            in fams["roost_login_clients"]["samples"].items()
+            if dict(labels)["state"] == state}
+
+
+@R.test
+def login_processes_report_clients_and_accepted_connections():
+    fams = rt.wait_for(lambda: (lambda f: f if len(login_clients(f, "preauth")) == 2
+                                else None)(scrape()), "both login processes reported")
+    rt.assert_eq(fams["roost_login_clients"]["type"], "gauge", "roost_login_clients type")
+    rt.assert_eq(fams["roost_connections_accepted"]["type"], "counter",
+                 "roost_connections_accepted type")
+    for pid in login_clients(fams, "preauth"):
+        rt.assert_true(int(pid) in S.children(), "process=%s is a child" % pid)
+    before = accepted(fams, "pop3")
+    before_tls = accepted(fams, "pop3s")
+    c = S.raw()   # greeted, never logs in
+    try:
+        rt.wait_for(lambda: (lambda f: sum(login_clients(f, "preauth").values()) >= 1
+                             and accepted(f, "pop3") == before + 1)(scrape()),
+                    "the client before login and its connection in the metrics")
+    finally:
+        c.close()
+    fams = rt.wait_for(lambda: (lambda f: f if sum(login_clients(f, "preauth").values()) == 0
+                                else None)(scrape()), "the client gone from the gauge")
+    rt.assert_eq(accepted(fams, "pop3"), before + 1, "accepted connections do not shrink")
+    rt.assert_eq(accepted(fams, "pop3s"), before_tls, "nothing new on pop3s")
+
+
 @R.test
 def http_is_strict():
     for req, code in ((b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n", 404),

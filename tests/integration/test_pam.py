@@ -258,8 +258,8 @@ def assert_stat_matches(name, srv=None):
     srv.wait_unlocked(name)
     p = srv.login(name)
     try:
-        expected = srv.expected(name)
-        rt.assert_eq(p.stat(), (len(expected), sum(map(len, expected.values()))),
+        expected = srv.disk_messages(name)
+        rt.assert_eq(p.stat(), (len(expected), sum(map(rt.pop3_size, expected.values()))),
                      "STAT of %s vs the maildir" % name)
         p.quit()
     except BaseException:

@@ -72,14 +72,16 @@ def check_full_session(mode):
         sizes = {n: int(s) for n, s in parse_listing(p.list()[1]).items()}
         count, total = p.stat()
         rt.assert_eq(count, len(expected), "STAT message count")
-        rt.assert_eq(total, sum(len(w) for w in expected.values()), "STAT octets")
+        rt.assert_eq(total, sum(rt.pop3_size(d) for d in before.values()),
+                     "STAT octets")
         for num, u in sorted(uidls.items()):
             want = expected[u.decode()]
-            rt.assert_eq(sizes[num], len(want), "LIST size of %d (%s)" % (num, u))
+            rt.assert_eq(sizes[num], rt.pop3_size(before[u.decode()]),
+                         "LIST size of %d (%s)" % (num, u))
             resp, lines, octets = p.retr(num)
             rt.assert_true(resp.startswith(b"+OK"), "RETR %d: %r" % (num, resp))
             rt.assert_bytes(joined(lines), want, "RETR %d (%s)" % (num, u))
-            rt.assert_eq(octets, sizes[num], "octets poplib counted for RETR %d"
+            rt.assert_eq(octets, len(want), "octets poplib counted for RETR %d"
                          % num)
             raw = before[u.decode()]
             for n in (0, 2):

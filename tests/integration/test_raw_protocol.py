@@ -72,12 +72,13 @@ def pipelined_session():
         c.close()
     want = {u: rt.wire(d) for u, d in disk.items()}
     rt.assert_eq(stat.split()[1:3], [str(len(want)).encode(),
-                                     str(sum(map(len, want.values()))).encode()],
+                                     str(sum(map(rt.pop3_size, disk.values()))).encode()],
                  "STAT reply %r" % stat)
     rt.assert_eq(sorted(v.decode() for v in uidls.values()), sorted(want),
                  "UIDL listing")
     for n, u in uidls.items():
-        rt.assert_eq(int(sizes[n]), len(want[u.decode()]), "LIST size of %d" % n)
+        rt.assert_eq(int(sizes[n]), rt.pop3_size(disk[u.decode()]),
+                     "LIST size of %d" % n)
     rt.assert_bytes(body, rt.stuff(want[uidls[1].decode()]), "RETR 1 (pipelined)")
     rt.assert_eq(S.disk_messages("alice"), disk, "mailbox after the session")
 
@@ -305,8 +306,9 @@ def list_sizes_equal_retr_octets():
                 want = rt.wire(disk[uidls[n]])
                 rt.assert_bytes(raw, rt.stuff(want), "RETR %d as sent (dot-stuffed, "
                                 "CRLF)" % n)
-                rt.assert_eq(len(rt.unstuff(raw)), size, "octets of RETR %d before "
-                             "dot-stuffing vs LIST" % n)
+                rt.assert_eq(size, rt.pop3_size(disk[uidls[n]]), "LIST %d: the "
+                             "octets of RETR before dot-stuffing, without the "
+                             "CRLF added to an unterminated last line" % n)
                 status, raw = c.cmd_multi("TOP %d 2" % n)
                 rt.assert_bytes(raw, rt.stuff(rt.top_wire(disk[uidls[n]], 2)),
                                 "TOP %d 2 as sent" % n)

@@ -68,10 +68,18 @@ def crypt_check(password, hashed):
     return crypt.crypt(password, hashed) == hashed
 
 
-def who_lines(user=None):
+def who_all():
     out, _ = assert_status(ctl("who"), 0, "roostctl who")
-    lines = [dict(kv.split("=", 1) for kv in line.split()) for line in out.splitlines()]
-    return [w for w in lines if user is None or w["user"] == user]
+    return [dict(kv.split("=", 1) for kv in line.split()) for line in out.splitlines()]
+
+
+def who_lines(user=None):
+    """The mail session lines (the login process lines have no user)."""
+    return [w for w in who_all() if "user" in w and (user is None or w["user"] == user)]
+
+
+def login_lines():
+    return [w for w in who_all() if "login" in w]
 
 
 @R.test
@@ -165,6 +173,23 @@ def who_lists_sessions_with_octets_sent():
 
 
 @R.test
+def who_lists_login_processes_with_preauth_clients():
+    # Each login process reports once at start, then after changes.
+    rt.wait_for(lambda: len(login_lines()) == 2, "both login processes in who")
+    for w in login_lines():
+        rt.assert_true(int(w["login"]) in S.children(), "who: login=%s is a child of "
+                       "the server" % w["login"])
+    c = S.raw()   # greeted, never logs in
+    try:
+        rt.wait_for(lambda: sum(int(w["preauth"]) for w in login_lines()) >= 1,
+                    "the client before login counted in who")
+    finally:
+        c.close()
+    rt.wait_for(lambda: sum(int(w["preauth"]) for w in login_lines()) == 0,
+                "the client gone from who")
+
+
+@R.test
 def login_and_logout_log_lines():
     c = S.raw_login("bob")
     status, data = c.cmd_multi("RETR 1")
@@ -189,7 +214,7 @@ def login_and_logout_log_lines():
     rt.assert_eq(int(m.group(2)), len(rt.wire(msgs[0][2])), "retr_octets=")
     rt.assert_eq(int(m.group(3)), 1, "top=")
     rt.assert_eq(int(m.group(4)), 1, "dele=")
-    rt.assert_eq(int(m.group(5)), len(rt.wire(msgs[2][2])), "deleted_octets=")
+    rt.assert_eq(int(m.group(5)), rt.pop3_size(msgs[2][2]), "deleted_octets=")
     rt.assert_true(int(m.group(6)) > len(rt.wire(msgs[0][2])), "octets_sent= covers the RETR")
     rt.assert_eq(m.group(8), "quit", "reason=")
     S.reset_mailbox("bob")

@@ -787,7 +787,7 @@ START_TEST(settings_root_defaults_are_valid)
 			      "default of %s: %s", d->key, err.message);
 	}
 	/* Every plain field of struct roost_settings. */
-	ck_assert_uint_eq(count, 30);
+	ck_assert_uint_eq(count, 39);
 	for (const struct config_setting_def *d = settings_listener_defs;
 	     d->key != NULL; d++) {
 		if (d->default_value == NULL)

@@ -7,6 +7,7 @@
 #include "maildir/maildir-name.h"
 #include "maildir/maildir-size-cache.h"
 #include "maildir/maildir-dovecot-uidlist.h"
+#include "maildir/maildir-courier-sizelist.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -59,6 +60,15 @@ static void setup(void)
 static void teardown(void)
 {
 	rm_rf(tmpdir);
+}
+
+/* The maildir POP3 size (Dovecot's): message_wire_size() without the
+ * CRLF that RETR adds after an unterminated last line. */
+static uint64_t pop3_size(const char *data)
+{
+	size_t len = strlen(data);
+	uint64_t wire = message_wire_size(data, len);
+	return len > 0 && data[len - 1] != '\n' ? wire - 2 : wire;
 }
 
 static char *path_of(const char *rel)
@@ -520,7 +530,7 @@ START_TEST(sizes_match_wire_size)
 	ck_assert_uint_eq(ops()->message_count(box), 5);
 	char buf[256];
 	for (unsigned i = 0; i < 5; i++) {
-		uint64_t want = message_wire_size(contents[i], strlen(contents[i]));
+		uint64_t want = pop3_size(contents[i]);
 		ck_assert_uint_eq(ops()->message_info(box, i)->size, want);
 		size_t n = read_message(box, i, buf, sizeof(buf));
 		ck_assert_uint_eq(n, strlen(contents[i]));
@@ -528,10 +538,15 @@ START_TEST(sizes_match_wire_size)
 	}
 	ops()->close(box);
 
-	/* the sizes went to the cache */
+	/* the sizes went to the cache, after its version header; "none"
+	 * is 33 octets, 35 with the CRLF RETR adds */
+	ck_assert_uint_eq(pop3_size(contents[2]), 33);
 	char *cache = read_file("md/roost-sizes", NULL);
 	ck_assert_ptr_nonnull(cache);
+	ck_assert_mem_eq(cache, MAILDIR_SIZE_CACHE_HEADER "\n",
+			 strlen(MAILDIR_SIZE_CACHE_HEADER) + 1);
 	ck_assert_ptr_nonnull(strstr(cache, "1700000000.M1P1.h 27\n"));
+	ck_assert_ptr_nonnull(strstr(cache, "1700000002.M1P1.h 33\n"));
 
 	/* Warm cache: the bodies are not read again. Truncating them would
 	 * change a computed size; the listed size stays the cached one. */
@@ -541,10 +556,9 @@ START_TEST(sizes_match_wire_size)
 	}
 	box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
-	for (unsigned i = 0; i < 5; i++) {
-		uint64_t want = message_wire_size(contents[i], strlen(contents[i]));
-		ck_assert_uint_eq(ops()->message_info(box, i)->size, want);
-	}
+	for (unsigned i = 0; i < 5; i++)
+		ck_assert_uint_eq(ops()->message_info(box, i)->size,
+				  pop3_size(contents[i]));
 	ops()->close(box);
 	pool_destroy(pool);
 }
@@ -567,7 +581,68 @@ START_TEST(w_size_and_corrupt_cache)
 	ops()->close(box);
 	/* rewritten: corrupt lines gone, the ,W= message never cached */
 	char *cache = read_file("md/roost-sizes", NULL);
-	ck_assert_str_eq(cache, "1700000001.M1P1.h,S=3 4\n");
+	ck_assert_str_eq(cache, MAILDIR_SIZE_CACHE_HEADER "\n"
+			 "1700000001.M1P1.h,S=3 4\n");
+	pool_destroy(pool);
+}
+END_TEST
+
+/* A cache written before the version header counted RETR's CRLF after
+ * an unterminated last line. Its entries are corrected without reading
+ * the bodies (proved by sizes no body read could give) and the file is
+ * rewritten in the current version. */
+START_TEST(legacy_cache_upgraded)
+{
+	make_maildir("md");
+	WRITE_STR("md/cur/1700000001.M1P1.h:2,", "ends in a newline\n");
+	WRITE_STR("md/cur/1700000002.M1P1.h:2,", "no newline");
+	WRITE_STR("md/cur/1700000003.M1P1.h:2,", "new\n");
+	WRITE_STR("md/roost-sizes", "1700000001.M1P1.h 100\n"
+		  "1700000002.M1P1.h 200\n"
+		  "1700000009.M1P1.h 5\n");
+	pool_t *pool = pool_create();
+	struct error err;
+	for (int session = 0; session < 2; session++) {
+		struct storage_mailbox *box = open_box(pool, "md", &err);
+		ck_assert_msg(box != NULL, "%s", err.message);
+		ck_assert_uint_eq(ops()->message_count(box), 3);
+		ck_assert_uint_eq(ops()->message_info(box, 0)->size, 100);
+		ck_assert_uint_eq(ops()->message_info(box, 1)->size, 198);
+		ck_assert_uint_eq(ops()->message_info(box, 2)->size, 5);
+		ops()->close(box);
+	}
+	char *cache = read_file("md/roost-sizes", NULL);
+	ck_assert_mem_eq(cache, MAILDIR_SIZE_CACHE_HEADER "\n",
+			 strlen(MAILDIR_SIZE_CACHE_HEADER) + 1);
+	ck_assert_ptr_nonnull(strstr(cache, "1700000001.M1P1.h 100\n"));
+	ck_assert_ptr_nonnull(strstr(cache, "1700000002.M1P1.h 198\n"));
+	ck_assert_ptr_nonnull(strstr(cache, "1700000003.M1P1.h 5\n"));
+	ck_assert_ptr_null(strstr(cache, "1700000009.M1P1.h"));
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(cache_versions)
+{
+	pool_t *pool = pool_create();
+	const char *path = path_of(MAILDIR_SIZE_CACHE_NAME);
+	uint64_t size;
+	WRITE_STR(MAILDIR_SIZE_CACHE_NAME, MAILDIR_SIZE_CACHE_HEADER "\na 1\n");
+	struct maildir_size_cache *c = maildir_size_cache_read(pool, path);
+	ck_assert(!maildir_size_cache_is_legacy(c));
+	ck_assert(maildir_size_cache_lookup(c, "a", &size));
+	ck_assert_uint_eq(size, 1);
+
+	WRITE_STR(MAILDIR_SIZE_CACHE_NAME, "a 1\n");
+	c = maildir_size_cache_read(pool, path);
+	ck_assert(maildir_size_cache_is_legacy(c));
+	ck_assert(maildir_size_cache_lookup(c, "a", &size));
+
+	/* a later version: nothing in it is trusted */
+	WRITE_STR(MAILDIR_SIZE_CACHE_NAME, ":roost-sizes 3\na 1\n");
+	c = maildir_size_cache_read(pool, path);
+	ck_assert(!maildir_size_cache_is_legacy(c));
+	ck_assert(!maildir_size_cache_lookup(c, "a", &size));
 	pool_destroy(pool);
 }
 END_TEST
@@ -1117,13 +1192,16 @@ START_TEST(dovecot_uidls_in_session)
 		/* W agrees with the computed size */
 		ck_assert_uint_eq(i0->size, message_wire_size(dc_lf_body,
 							      strlen(dc_lf_body)));
-		/* W is what counts when the file ends in a line end: 5, not
-		 * the 4 computed, proves the body was not read */
+		/* W is what counts: 5, not the 4 computed, proves the body
+		 * was not read */
 		ck_assert_uint_eq(ops()->message_info(box, 1)->size, 5);
-		/* no final line end: Roost's wire size, which RETR sends */
+		/* no final line end: W, Dovecot's size, which is also
+		 * Roost's (without the CRLF RETR adds) */
+		ck_assert_uint_eq(ops()->message_info(box, 2)->size,
+				  pop3_size(dc_no_eol_body));
 		ck_assert_uint_eq(ops()->message_info(box, 2)->size,
 				  message_wire_size(dc_no_eol_body,
-						    strlen(dc_no_eol_body)));
+						    strlen(dc_no_eol_body)) - 2);
 		/* W=10 cannot be "migrated\n" (9 bytes -> 10 is fine) */
 		ck_assert_uint_eq(ops()->message_info(box, 3)->size, 10);
 		ck_assert_uint_eq(ops()->message_info(box, 4)->size, 18);
@@ -1294,6 +1372,217 @@ START_TEST(dovecot_uidls_stay_unique)
 }
 END_TEST
 
+/* ---- courierpop3dsizelist ---- */
+
+/* The format of Courier's pop3dserver.c (courier-libs imap/pop3dserver.c,
+ * savepop3dlist()): "/3 <next uid> <uidvalidity>", then
+ * "<cur/ file name> <size> <uid>:<uidvalidity>:<utf8 flag>". */
+#define CR_UIDVALIDITY "1600000000"
+
+static struct maildir_courier_sizelist *cr_parse(pool_t *pool, const char *s)
+{
+	dc_warned = 0;
+	return maildir_courier_sizelist_parse(pool, s, strlen(s),
+					      dc_record_warning, NULL);
+}
+
+static const char *cr_uidl_of(const struct maildir_courier_sizelist *list,
+			      const char *base)
+{
+	static char out[MAILDIR_UIDL_MAX + 1];
+	const struct maildir_courier_record *r =
+		maildir_courier_sizelist_lookup(list, base, strlen(base));
+	ck_assert_msg(r != NULL, "%s not listed", base);
+	maildir_courier_uidl(r, base, strlen(base), out);
+	return out;
+}
+
+START_TEST(courier_parse_v3)
+{
+	const char *file =
+		"/3 7 " CR_UIDVALIDITY "\n"
+		"1600000001.M1P7.courier:2,S 120 1:" CR_UIDVALIDITY ":0\n"
+		"1600000002.M2P7.courier 95 2:" CR_UIDVALIDITY ":1\n"
+		/* a space in the name: the last two spaces separate */
+		"1600000003.M3P7.odd name:2, 10 3:" CR_UIDVALIDITY ":0\n"
+		/* an older UIDVALIDITY of its own, and none */
+		"1600000004.M4P7.courier 10 4:1500000000:0\n"
+		"1600000005.M5P7.courier 10 5:0:0\n"
+		"1600000006.M6P7.courier 10 0:0:0\n";
+	pool_t *pool = pool_create();
+	struct maildir_courier_sizelist *l = cr_parse(pool, file);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_uint_eq(dc_warned, 0);
+	ck_assert_uint_eq(maildir_courier_sizelist_count(l), 6);
+	ck_assert_str_eq(cr_uidl_of(l, "1600000001.M1P7.courier"),
+			 "UID1-" CR_UIDVALIDITY);
+	ck_assert_str_eq(cr_uidl_of(l, "1600000002.M2P7.courier"),
+			 "UID2-" CR_UIDVALIDITY);
+	ck_assert_str_eq(cr_uidl_of(l, "1600000003.M3P7.odd name"),
+			 "UID3-" CR_UIDVALIDITY);
+	ck_assert_str_eq(cr_uidl_of(l, "1600000004.M4P7.courier"),
+			 "UID4-1500000000");
+	ck_assert_str_eq(cr_uidl_of(l, "1600000005.M5P7.courier"), "UID5");
+	ck_assert_str_eq(cr_uidl_of(l, "1600000006.M6P7.courier"),
+			 "1600000006.M6P7.courier");
+	ck_assert_ptr_null(maildir_courier_sizelist_lookup(l, "1600000001", 10));
+
+	/* version 2: no UTF-8 flag; the third header field is optional */
+	l = cr_parse(pool, "/2 3\nA.x 10 1:77\nB.x:2,S 10 2:77\n");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_uint_eq(dc_warned, 0);
+	ck_assert_str_eq(cr_uidl_of(l, "A.x"), "UID1-77");
+	ck_assert_str_eq(cr_uidl_of(l, "B.x"), "UID2-77");
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(courier_parse_damage)
+{
+	char longline[3000];
+	memset(longline, 'a', sizeof(longline));
+	memcpy(longline + sizeof(longline) - 12, " 1 1:1:0\n", 10);
+	char *file = NULL;
+	ck_assert_int_gt(asprintf(&file,
+		"/3 9 5\n"
+		"good.1 10 1:5:0\n"
+		"nospaces\n"
+		" 10 2:5:0\n"                 /* no file name */
+		"bad.size 1x 3:5:0\n"
+		"bad.uid 10 x:5:0\n"
+		"v2.line 10 5:5\n"            /* version 2 fields in version 3 */
+		"bad.flag 10 6:5:7\n"
+		"trailing 10 7:5:0:\n"
+		"slash/name 10 8:5:0\n"
+		"good.1 10 9:5:0\n"           /* listed twice */
+		"%s"
+		"good.2 10 10:5:0\n"
+		"torn 10 11:5:0", longline), 0);
+	pool_t *pool = pool_create();
+	struct maildir_courier_sizelist *l = cr_parse(pool, file);
+	ck_assert_ptr_nonnull(l);
+	/* lines 3..12 and the torn line 14 */
+	ck_assert_uint_eq(dc_warned, ((uint64_t)0x7ff << 3 & ~((uint64_t)1 << 13)) |
+			  (uint64_t)1 << 14);
+	ck_assert_uint_eq(maildir_courier_sizelist_count(l), 2);
+	ck_assert_str_eq(cr_uidl_of(l, "good.1"), "UID1-5");
+	ck_assert_str_eq(cr_uidl_of(l, "good.2"), "UID10-5");
+	ck_assert_ptr_null(maildir_courier_sizelist_lookup(l, "torn", 4));
+	free(file);
+
+	const char *bad_headers[] = { "", "\n", "3 9 5\n", "/1 9 5\n",
+				      "/4 9 5\n", "/3\n", "/3 x 5\n",
+				      "/3 9 5 extra\n", "/3 9 5", "/3  9 5\n" };
+	for (size_t i = 0; i < sizeof(bad_headers) / sizeof(bad_headers[0]); i++) {
+		ck_assert_msg(cr_parse(pool, bad_headers[i]) == NULL,
+			      "header %zu accepted", i);
+		ck_assert_uint_eq(dc_warned, (uint64_t)1 << 1);
+	}
+	pool_destroy(pool);
+}
+END_TEST
+
+/* A maildir as Courier 0.43+ leaves it, plus mail delivered later. */
+static void cr_make_mailbox(void)
+{
+	make_maildir("md");
+	WRITE_STR("md/cur/1600000001.M1P7.courier:2,S", "one\n");
+	WRITE_STR("md/cur/1600000002.M2P7.courier:2,", "two\n");
+	WRITE_STR("md/cur/1600000003.M3P7.courier:2,S", "three\n");
+	WRITE_STR("md/new/1600000009.M9P7.later", "after the switch\n");
+	WRITE_STR("md/courierpop3dsizelist", "/3 4 " CR_UIDVALIDITY "\n"
+		  "1600000001.M1P7.courier:2,S 5 1:" CR_UIDVALIDITY ":0\n"
+		  "1600000002.M2P7.courier:2, 5 2:" CR_UIDVALIDITY ":0\n"
+		  "1600000003.M3P7.courier:2,S 7 3:" CR_UIDVALIDITY ":0\n");
+}
+
+static void assert_uidls(struct storage_mailbox *box, const char *const *want,
+			 unsigned count)
+{
+	ck_assert_uint_eq(ops()->message_count(box), count);
+	for (unsigned i = 0; i < count; i++)
+		ck_assert_str_eq(ops()->message_info(box, i)->uidl, want[i]);
+}
+
+START_TEST(courier_uidls_in_session)
+{
+	cr_make_mailbox();
+	static const char *const courier[] = {
+		"UID1-" CR_UIDVALIDITY, "UID2-" CR_UIDVALIDITY,
+		"UID3-" CR_UIDVALIDITY, "1600000009.M9P7.later" };
+	static const char *const bases[] = {
+		"1600000001.M1P7.courier", "1600000002.M2P7.courier",
+		"1600000003.M3P7.courier", "1600000009.M9P7.later" };
+	pool_t *pool = pool_create();
+	struct error err;
+	const char *opts[] = { "", ":uidl=auto", ":uidl=courier" };
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		struct storage_mailbox *box =
+			open_box_opt(pool, "md", opts[i], &err);
+		ck_assert_msg(box != NULL, "%s", err.message);
+		assert_uidls(box, courier, 4);
+		/* Courier's sizes are not used: computed */
+		ck_assert_uint_eq(ops()->message_info(box, 2)->size, 7);
+		ops()->close(box);
+	}
+	const char *ignoring[] = { ":uidl=dovecot", ":uidl=basename" };
+	for (size_t i = 0; i < sizeof(ignoring) / sizeof(ignoring[0]); i++) {
+		struct storage_mailbox *box =
+			open_box_opt(pool, "md", ignoring[i], &err);
+		ck_assert_msg(box != NULL, "%s", err.message);
+		assert_uidls(box, bases, 4);
+		ops()->close(box);
+	}
+	pool_destroy(pool);
+}
+END_TEST
+
+/* Both files: auto takes dovecot-uidlist (a Courier maildir converted to
+ * Dovecot), uidl=courier the other; a damaged dovecot-uidlist header
+ * lets auto fall back to Courier's file. */
+START_TEST(courier_and_dovecot_precedence)
+{
+	cr_make_mailbox();
+	WRITE_STR("md/dovecot-uidlist", "3 V9 N5\n"
+		  "1 PUID1-" CR_UIDVALIDITY " :1600000001.M1P7.courier\n"
+		  "4 :1600000003.M3P7.courier\n");
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	const char *const dovecot[] = {
+		"UID1-" CR_UIDVALIDITY, "1600000002.M2P7.courier",
+		dc_default_uidl(4, 9), "1600000009.M9P7.later" };
+	assert_uidls(box, dovecot, 4);
+	ops()->close(box);
+
+	box = open_box_opt(pool, "md", ":uidl=courier", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_str_eq(ops()->message_info(box, 2)->uidl,
+			 "UID3-" CR_UIDVALIDITY);
+	ops()->close(box);
+
+	WRITE_STR("md/dovecot-uidlist", "9 garbage\n");
+	box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_str_eq(ops()->message_info(box, 2)->uidl,
+			 "UID3-" CR_UIDVALIDITY);
+	ops()->close(box);
+
+	/* a damaged Courier file costs its UIDLs, never the session */
+	unlink(path_of("md/dovecot-uidlist"));
+	static const char damaged[] =
+		"/3 4 1\n1600000001.M1P7.courier:2,S 5 1:1:0\0x\n";
+	write_file("md/courierpop3dsizelist", damaged, sizeof(damaged) - 1);
+	box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_str_eq(ops()->message_info(box, 0)->uidl,
+			 "1600000001.M1P7.courier");
+	ops()->close(box);
+	pool_destroy(pool);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("maildir");
@@ -1310,6 +1599,7 @@ int main(void)
 	tcase_add_test(tc, cache_corrupt_lines);
 	tcase_add_test(tc, cache_prune_and_atomic_rewrite);
 	tcase_add_test(tc, cache_write_failure);
+	tcase_add_test(tc, cache_versions);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("storage");
@@ -1320,6 +1610,7 @@ int main(void)
 	tcase_add_test(tc, second_open_is_in_use);
 	tcase_add_test(tc, sizes_match_wire_size);
 	tcase_add_test(tc, w_size_and_corrupt_cache);
+	tcase_add_test(tc, legacy_cache_upgraded);
 	tcase_add_test(tc, commit_deletes_marked_only);
 	tcase_add_test(tc, flag_rename_followed);
 	tcase_add_test(tc, vanished_message);
@@ -1341,6 +1632,14 @@ int main(void)
 	tcase_add_test(tc, dovecot_basename_option);
 	tcase_add_test(tc, dovecot_damaged_file_never_fails);
 	tcase_add_test(tc, dovecot_uidls_stay_unique);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("courierpop3dsizelist");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, courier_parse_v3);
+	tcase_add_test(tc, courier_parse_damage);
+	tcase_add_test(tc, courier_uidls_in_session);
+	tcase_add_test(tc, courier_and_dovecot_precedence);
 	suite_add_tcase(s, tc);
 
 	SRunner *r = srunner_create(s);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "roostctl.h"
+#include "convert-dovecot.h"
 
 #include "log.h"
 #include "module-settings.h"
@@ -225,13 +226,22 @@ static int cmd_config_check(const struct roostctl_options *o, int argc, char **a
 	return ROOSTCTL_OK;
 }
 
+static int cmd_convert_dovecot(const struct roostctl_options *o, int argc,
+			       char **argv)
+{
+	(void)o;
+	return roostctl_convert_dovecot(argc, argv);
+}
+
 static const struct command commands[] = {
 	{ "stop", "", "Stops the server: sessions end without deleting anything, then\n"
 	  "the master exits; returns once it has.\n", NULL, "STOP", 0 },
 	{ "reload", "", "Reloads the configuration without dropping sessions. A broken\n"
 	  "configuration is reported as FILE:LINE (exit status 1) and the running one\n"
 	  "stays in force.\n", NULL, "RELOAD", 0 },
-	{ "who", "", "One line per mail session: user, remote address, state, connected\n"
+	{ "who", "", "One line per login process: login=PID, clients before login, TLS\n"
+	  "sessions it relays to mail workers, sessions it proxies to back ends. Then\n"
+	  "one line per mail session: user, remote address, state, connected\n"
 	  "since (UTC), octets sent, TLS, worker pid, session id.\n", NULL, "WHO", 0 },
 	{ "kick", "USER", "Ends every session of USER: the client gets -ERR, nothing is\n"
 	  "deleted, the mailbox lock is released.\n", NULL, "KICK", 1 },
@@ -255,6 +265,10 @@ static const struct command commands[] = {
 	{ "config check", "[-c FILE]", "Checks a configuration file (default: the one of -c) and\n"
 	  "prints OK, or FILE:LINE and the error (exit status 1). Needs no server.\n",
 	  cmd_config_check, NULL, 0 },
+	{ "config convert-dovecot", "[FILE]", "Reads Dovecot's `doveconf -n` output (FILE or stdin) and\n"
+	  "prints a Roost configuration; what cannot be mapped is flagged as\n"
+	  "\"# NOT CONVERTED\" lines and on stderr. Needs no server.\n",
+	  cmd_convert_dovecot, NULL, 0 },
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 
