@@ -78,7 +78,7 @@ const struct config_setting_def settings_root_defs[] = {
 	 * a login then costs no fork, while a long storage call (a first
 	 * STAT of a huge mailbox) stalls at most this many sessions. */
 	ROOT_DEF("mail_worker_client_limit", CONFIG_TYPE_UINT,
-		 mail_worker_client_limit, "16"),
+		 mail_worker_client_limit, "32"),
 	/* One POP3 client per device: 10 covers a household's devices;
 	 * a NAT gateway of a small office shows many users from one address. */
 	ROOT_DEF("mail_sessions_per_user_max", CONFIG_TYPE_UINT,

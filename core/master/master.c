@@ -1022,6 +1022,7 @@ int master_reload(struct error *err)
 	log_set_debug(ns->log_debug);
 	master_apply_log_facility(ns);
 	worker_pool_configure(ns->mail_worker_client_limit);
+	worker_pool_retire_all();
 	metrics_counters.reloads_ok++;
 
 	retire_logins();

@@ -19,6 +19,11 @@
  * minutes; a busy vmail host sees many per second) forks rarely, short
  * enough that a quiet server gives the memory back soon. */
 #define WORKER_POOL_IDLE_MS 30000
+/* A worker that has not reported on a new session for this long is taken
+ * to be stuck opening a big mailbox (a small one opens in a millisecond
+ * or two, a 100,000-message mbox takes seconds): new sessions go
+ * elsewhere meanwhile. */
+#define WORKER_POOL_STUCK_MS 100
 /* Reports read per wake-up of one channel: a worker flooding the master
  * must not starve the other events. */
 #define WORKER_POOL_READS_PER_EVENT 32
@@ -32,6 +37,8 @@ struct worker_proc {
 	struct event_io *io;
 	unsigned sessions;
 	unsigned opening;          /* sessions that have not reported yet */
+	uint64_t opening_since;    /* when the oldest of them was handed over */
+	bool retiring;             /* takes no new session (reload) */
 	struct event_timer *idle_timer;
 };
 
@@ -114,14 +121,16 @@ struct worker_proc *worker_pool_find(uid_t uid, gid_t gid)
 	struct worker_proc *best = NULL;
 	unsigned live = 0;
 	for (struct worker_proc *w = P.workers; w != NULL; w = w->next) {
-		if (w->uid != uid || w->gid != gid || w->fd < 0)
+		if (w->uid != uid || w->gid != gid || w->fd < 0 || w->retiring)
 			continue;
 		live++;
 		/* A session that has not reported yet is still opening its
 		 * mailbox, which blocks the worker for as long as the
-		 * storage needs (seconds for a huge one): do not queue more
-		 * sessions behind it. */
-		if (w->opening == 0 && w->sessions < P.limit &&
+		 * storage needs: do not queue more sessions behind a slow
+		 * one. */
+		bool stuck = w->opening > 0 &&
+			event_loop_now(P.loop) - w->opening_since >= WORKER_POOL_STUCK_MS;
+		if (!stuck && w->sessions < P.limit &&
 		    (best == NULL || w->sessions < best->sessions))
 			best = w;
 	}
@@ -156,7 +165,8 @@ int worker_pool_hand_over(struct worker_proc *w, int client_fd,
 	if (fd_send(w->fd, client_fd, msg, len) < 0)
 		return -1;
 	w->sessions++;
-	w->opening++;
+	if (w->opening++ == 0)
+		w->opening_since = event_loop_now(P.loop);
 	event_timer_remove(w->idle_timer);
 	w->idle_timer = NULL;
 	return 0;
@@ -179,8 +189,10 @@ static void idle_timeout(void *context)
 
 void worker_pool_session_opened(struct worker_proc *w)
 {
-	if (w->opening > 0)
-		w->opening--;
+	/* The ones still opening came later: counting from now errs on
+	 * the side of "not stuck". */
+	if (w->opening > 0 && --w->opening > 0)
+		w->opening_since = event_loop_now(P.loop);
 }
 
 void worker_pool_session_ended(struct worker_proc *w)
@@ -189,10 +201,19 @@ void worker_pool_session_ended(struct worker_proc *w)
 		w->sessions--;
 	if (w->sessions > 0 || w->fd < 0)
 		return;
-	if (P.limit <= 1)
+	if (P.limit <= 1 || w->retiring)
 		close_channel(w);
 	else if (w->idle_timer == NULL)
 		w->idle_timer = event_timer_add(P.loop, WORKER_POOL_IDLE_MS, idle_timeout, w);
+}
+
+void worker_pool_retire_all(void)
+{
+	for (struct worker_proc *w = P.workers; w != NULL; w = w->next) {
+		w->retiring = true;
+		if (w->sessions == 0)
+			close_channel(w);
+	}
 }
 
 void worker_pool_abandon(struct worker_proc *w)

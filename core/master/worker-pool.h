@@ -4,9 +4,9 @@
  * has room (fewer than mail_worker_client_limit sessions), else the
  * master forks a new one; as a worker is single-threaded, a uid gets one
  * worker per core before sessions start to share one (when the limit
- * allows); a worker still opening the mailbox of a session (no report
- * from it yet) gets no new session. Either way the session travels over
- * the worker's channel
+ * allows); a worker that has been opening the mailbox of a session for a
+ * while (no report from it yet: a huge mailbox) gets no new session.
+ * Either way the session travels over the worker's channel
  * with its client fd, so a login usually costs no fork. A worker that
  * has had no session for WORKER_POOL_IDLE_MS (at once when the limit is
  * 1) is retired: the master closes its channel and the worker exits.
@@ -48,6 +48,9 @@ void worker_pool_send(struct worker_proc *w, const char *msg);
 void worker_pool_session_opened(struct worker_proc *w);
 /* One of w's sessions ended (its last report came). */
 void worker_pool_session_ended(struct worker_proc *w);
+/* After a reload: running workers keep the settings they were started
+ * with, so they take no new session and exit when their last ends. */
+void worker_pool_retire_all(void);
 /* Kills a worker that was forked but could not be given its session. */
 void worker_pool_abandon(struct worker_proc *w);
 

@@ -1,3 +1,4 @@
 # Mail workers shared by the sessions of one uid/gid (issue 8).
 TESTS += tests/integration/test_shared_workers.py
-EXTRA_DIST += tests/integration/perf.mk
+# What shared workers change and measure (not installed: for developers).
+EXTRA_DIST += doc/performance.md

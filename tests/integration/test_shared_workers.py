@@ -323,6 +323,33 @@ def sigkill_of_a_worker_drops_only_its_sessions():
 
 
 @R.test
+def reload_retires_workers():
+    """Workers keep the settings they started with: after a reload they
+    take no new session and exit when their last one ends."""
+    clean_slate()
+    x, y = VMAIL[0], VMAIL[1]
+    reset(x)
+    reset(y)
+    a = login(x)
+    try:
+        w = worker_of(x)
+        reloads = S.log_text().count("Configuration reloaded")
+        os.kill(S.proc.pid, signal.SIGHUP)
+        rt.wait_for(lambda: S.log_text().count("Configuration reloaded") > reloads,
+                    "the reload")
+        b = login(y)
+        rt.assert_true(worker_of(y) != w, "a session after the reload gets a new worker")
+        rt.assert_ok(a.cmd("NOOP"), "the session from before the reload")
+        quit_all(a)
+        rt.wait_for(lambda: not rt.pid_alive(w), "the retired worker to exit")
+        rt.assert_ok(b.cmd("NOOP"), "the new session")
+        quit_all(b)
+    finally:
+        quit_all(a)
+    no_sessions()
+
+
+@R.test
 def idle_worker_exits():
     no_sessions()
     name = VMAIL[0]
