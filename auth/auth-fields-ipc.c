@@ -19,16 +19,22 @@ void auth_fields_ipc_append_field(struct buffer *out, const char *key,
 	ipc_escape_append(out, value, strlen(value));
 }
 
-void auth_fields_ipc_append(struct buffer *out,
-			    const struct auth_user_fields *fields)
+void auth_fields_ipc_append_account(struct buffer *out,
+				    const struct auth_user_fields *fields)
 {
-	auth_fields_ipc_append_field(out, "user", fields->user);
 	if (fields->uid_set)
 		buffer_printf(out, "\tuid=%lu", (unsigned long)fields->uid);
 	if (fields->gid_set)
 		buffer_printf(out, "\tgid=%lu", (unsigned long)fields->gid);
 	auth_fields_ipc_append_field(out, "home", fields->home);
 	auth_fields_ipc_append_field(out, "mail", fields->mail);
+}
+
+void auth_fields_ipc_append(struct buffer *out,
+			    const struct auth_user_fields *fields)
+{
+	auth_fields_ipc_append_field(out, "user", fields->user);
+	auth_fields_ipc_append_account(out, fields);
 	if (fields->nologin)
 		buffer_append_str(out, "\tnologin=1");
 	for (unsigned i = 0; i < fields->extra_count; i++) {

@@ -17,6 +17,11 @@
 /* Appends "\tkey=value" (value escaped); nothing when value is NULL. */
 void auth_fields_ipc_append_field(struct buffer *out, const char *key,
 				  const char *value);
+/* Appends the account fields a mail worker needs, as "\tuid=N",
+ * "\tgid=N", "\thome=P", "\tmail=L", each only when set; shared with the
+ * master's USER reply (auth-master.c). */
+void auth_fields_ipc_append_account(struct buffer *out,
+				    const struct auth_user_fields *fields);
 /* Appends "\tkey=value" for every field that is set. */
 void auth_fields_ipc_append(struct buffer *out,
 			    const struct auth_user_fields *fields);

@@ -65,12 +65,7 @@ static void append_user(struct buffer *line, const char *id,
 {
 	buffer_printf(line, "USER\t%s\t", id);
 	ipc_escape_append(line, uf->user, strlen(uf->user));
-	if (uf->uid_set)
-		buffer_printf(line, "\tuid=%lu", (unsigned long)uf->uid);
-	if (uf->gid_set)
-		buffer_printf(line, "\tgid=%lu", (unsigned long)uf->gid);
-	auth_fields_ipc_append_field(line, "home", uf->home);
-	auth_fields_ipc_append_field(line, "mail", uf->mail);
+	auth_fields_ipc_append_account(line, uf);
 	auth_user_policy_append(line, uf);
 }
 

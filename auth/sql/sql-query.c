@@ -306,7 +306,7 @@ static int lex_one(struct lexer *lx)
 	case '$':
 		if (!sqlite)
 			return pgsql_dollar(lx);
-		if (is_ident_start(p[1]))
+		if (is_ident_char(p[1]))
 			return raw_placeholder(lx);
 		break;
 	case '`':
@@ -325,7 +325,9 @@ static int lex_one(struct lexer *lx)
 	case ':':
 	case '@':
 	case '#':
-		if (sqlite && is_ident_start(p[1]))
+		/* SQLite's tokenizer takes any identifier character here,
+		 * digits included: "@2" is a parameter too. */
+		if (sqlite && is_ident_char(p[1]))
 			return raw_placeholder(lx);
 		break;
 	default:

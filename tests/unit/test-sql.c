@@ -120,6 +120,11 @@ static const struct {
 	{ SQL_DIALECT_SQLITE, "SELECT 1 WHERE n = @name", "a placeholder of its own" },
 	{ SQL_DIALECT_SQLITE, "SELECT 1 WHERE n = $name", "a placeholder of its own" },
 	{ SQL_DIALECT_SQLITE, "SELECT 1 WHERE n = #name", "a placeholder of its own ('#')" },
+	/* Digits are identifier characters to SQLite: "@2" is a parameter
+	 * (found by fuzz-sql-template). */
+	{ SQL_DIALECT_SQLITE, "SELECT@2 FROM t", "a placeholder of its own ('@')" },
+	{ SQL_DIALECT_SQLITE, "SELECT 1 WHERE n = :1", "a placeholder of its own (':')" },
+	{ SQL_DIALECT_SQLITE, "SELECT 1 WHERE n = $1", "a placeholder of its own ('$')" },
 	{ SQL_DIALECT_PGSQL, "SELECT 1 WHERE n = $1", "a placeholder of its own ('$')" },
 	/* Variables and '%'. */
 	{ SQL_DIALECT_SQLITE, "SELECT %{home}", "unknown variable %{home}" },
