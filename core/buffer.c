@@ -58,6 +58,18 @@ void buffer_append(struct buffer *buf, const void *data, size_t len)
 	buf->data[buf->len] = '\0';
 }
 
+char *buffer_append_space(struct buffer *buf, size_t len)
+{
+	buffer_reserve(buf, len);
+	return buf->data + buf->len;
+}
+
+void buffer_append_space_used(struct buffer *buf, size_t n)
+{
+	buf->len += n;
+	buf->data[buf->len] = '\0';
+}
+
 void buffer_append_str(struct buffer *buf, const char *s)
 {
 	buffer_append(buf, s, strlen(s));

@@ -25,6 +25,11 @@ void buffer_printf(struct buffer *buf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buffer_vprintf(struct buffer *buf, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* Room for at least len more bytes after the contents, for a caller that
+ * writes in place; buffer_append_space_used() then counts the n <= len
+ * bytes it wrote. The pointer is valid until the next call on buf. */
+char *buffer_append_space(struct buffer *buf, size_t len);
+void buffer_append_space_used(struct buffer *buf, size_t n);
 /* Removes the first n bytes (n <= len). */
 void buffer_consume(struct buffer *buf, size_t n);
 /* Overwrites the contents with zeros before freeing (for secrets). */

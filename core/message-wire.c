@@ -22,12 +22,20 @@ void message_wire_init(struct message_wire *w, bool dot_stuff,
 	w->header_line_empty = true;
 }
 
-static void wire_emit(struct message_wire *w, struct buffer *out,
+/* Output goes straight to memory the caller reserved (at most
+ * MESSAGE_WIRE_OUTPUT_MAX bytes per call), so a line costs one memcpy and
+ * no capacity check. */
+struct wire_out {
+	char *p;
+};
+
+static void wire_emit(struct message_wire *w, struct wire_out *out,
 		      const char *data, size_t len)
 {
 	if (len == 0)
 		return;
-	buffer_append(out, data, len);
+	memcpy(out->p, data, len);
+	out->p += len;
 	w->any_output = true;
 }
 
@@ -62,22 +70,27 @@ static void wire_line_content(struct message_wire *w)
 	w->header_line_empty = false;
 }
 
-/* Index of the first CR or LF in in[from..len), or len. Two memchr()
- * calls (vectorised in glibc) instead of a byte loop: RETR spends most of
- * its CPU here. */
-static size_t next_line_end(const char *in, size_t from, size_t len)
+/* Index of the first CR or LF in in[from..len), or len. memchr() is
+ * vectorised in glibc and RETR spends most of its CPU here; when the chunk
+ * holds no CR at all (mail stored with LF, the usual case) one call per
+ * line is enough. */
+static size_t next_line_end(const char *in, size_t from, size_t len,
+			    bool chunk_has_cr)
 {
 	const char *nl = memchr(in + from, '\n', len - from);
 	size_t limit = nl != NULL ? (size_t)(nl - in) : len;
+	if (!chunk_has_cr)
+		return limit;
 	const char *cr = memchr(in + from, '\r', limit - from);
 	return cr != NULL ? (size_t)(cr - in) : limit;
 }
 
-size_t message_wire_convert(struct message_wire *w, const char *in, size_t len,
-			    struct buffer *out)
+static size_t wire_convert(struct message_wire *w, const char *in, size_t len,
+			   struct wire_out *out)
 {
 	size_t i = 0;
 	size_t span = 0;   /* start of plain bytes not yet copied to out */
+	bool chunk_has_cr = len > 0 && memchr(in, '\r', len) != NULL;
 
 	if (w->done)
 		return 0;
@@ -123,10 +136,29 @@ size_t message_wire_convert(struct message_wire *w, const char *in, size_t len,
 		wire_line_content(w);
 		/* Up to the next line end everything is plain content (a dot
 		 * only matters at the start of a line): skip it at once. */
-		i = next_line_end(in, i + 1, len);
+		i = next_line_end(in, i + 1, len, chunk_has_cr);
 	}
 	wire_emit(w, out, in + span, i - span);
 	return len;
+}
+
+size_t message_wire_convert_into(struct message_wire *w, const char *in,
+				 size_t len, char *out, size_t *out_len_r)
+{
+	struct wire_out o = { out };
+	size_t used = wire_convert(w, in, len, &o);
+	*out_len_r = (size_t)(o.p - out);
+	return used;
+}
+
+size_t message_wire_convert(struct message_wire *w, const char *in, size_t len,
+			    struct buffer *out)
+{
+	char *dest = buffer_append_space(out, MESSAGE_WIRE_OUTPUT_MAX(len));
+	size_t written;
+	size_t used = message_wire_convert_into(w, in, len, dest, &written);
+	buffer_append_space_used(out, written);
+	return used;
 }
 
 bool message_wire_done(const struct message_wire *w)
@@ -138,17 +170,21 @@ void message_wire_finish(struct message_wire *w, struct buffer *out)
 {
 	if (w->done)
 		return;
+	/* At most a CR and a CRLF. */
+	struct wire_out o = { buffer_append_space(out, 3) };
+	char *start = o.p;
 	if (w->pending_cr) {
 		/* A CR at the very end is not followed by LF: it is content,
 		 * and its line still needs a line end. */
 		w->pending_cr = false;
-		wire_emit(w, out, "\r", 1);
+		wire_emit(w, &o, "\r", 1);
 		wire_line_content(w);
 	}
 	if (!w->at_line_start) {
-		wire_emit(w, out, "\r\n", 2);
+		wire_emit(w, &o, "\r\n", 2);
 		wire_end_line(w);
 	}
+	buffer_append_space_used(out, (size_t)(o.p - start));
 	w->done = true;
 }
 

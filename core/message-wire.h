@@ -44,6 +44,15 @@ void message_wire_init(struct message_wire *w, bool dot_stuff,
  * is true and the rest of the input is not wanted). */
 size_t message_wire_convert(struct message_wire *w, const char *in, size_t len,
 			    struct buffer *out);
+/* The most bytes one conversion call can write for len input bytes: every
+ * byte at most doubles (LF -> CRLF, a leading '.' -> ".."), plus a CR held
+ * back from the previous chunk. */
+#define MESSAGE_WIRE_OUTPUT_MAX(len) (2 * (size_t)(len) + 1)
+/* The same into out, which must have room for MESSAGE_WIRE_OUTPUT_MAX(len)
+ * bytes; *out_len_r is set to the bytes written. Lets a caller convert
+ * straight into its output queue (stream_write_reserve()). */
+size_t message_wire_convert_into(struct message_wire *w, const char *in,
+				 size_t len, char *out, size_t *out_len_r);
 bool message_wire_done(const struct message_wire *w);
 /* At the end of the input: ends an unterminated last line with CRLF. */
 void message_wire_finish(struct message_wire *w, struct buffer *out);

@@ -279,35 +279,48 @@ static int stream_write_some(struct stream *s, const char **reason_r)
 	/* Until the handshake starts, queued bytes (the "+OK" to STLS) are
 	 * still plaintext. */
 	bool use_tls = s->tls != NULL && !s->tls_start_pending;
-	while (s->out.len > 0) {
+	/* What was sent leaves the queue once, on return: dropping it after
+	 * every 16 KiB TLS record would move the rest of a 128 KiB queue
+	 * each time. */
+	size_t sent = 0;
+	int ret = 1;
+	while (sent < s->out.len) {
+		const char *data = s->out.data + sent;
+		size_t left = s->out.len - sent;
 		ssize_t n;
 		if (use_tls) {
 			size_t len = s->tls_send_pending > 0 ? s->tls_send_pending :
-				(s->out.len < STREAM_READ_CHUNK ? s->out.len : STREAM_READ_CHUNK);
-			n = gnutls_record_send(s->tls, s->out.data, len);
+				(left < STREAM_READ_CHUNK ? left : STREAM_READ_CHUNK);
+			n = gnutls_record_send(s->tls, data, len);
 			if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
 				s->tls_send_pending = len;
-				return 0;
+				ret = 0;
+				break;
 			}
 			if (n < 0) {
 				*reason_r = gnutls_strerror((int)n);
-				return -1;
+				ret = -1;
+				break;
 			}
 			s->tls_send_pending = 0;
 		} else {
-			n = send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL);
+			n = send(s->fd, data, left, MSG_NOSIGNAL);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					return 0;
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					ret = 0;
+					break;
+				}
 				*reason_r = strerror(errno);
-				return -1;
+				ret = -1;
+				break;
 			}
 		}
-		buffer_consume(&s->out, (size_t)n);
+		sent += (size_t)n;
 	}
-	return 1;
+	buffer_consume(&s->out, sent);
+	return ret;
 }
 
 static void stream_flush(struct stream *s)
@@ -378,24 +391,51 @@ static void stream_flush_due(void *context)
 	stream_guarded_flush(s);
 }
 
-void stream_write(struct stream *s, const void *data, size_t len)
+/* Whether len more bytes may be queued; past the limit the stream is
+ * marked overflowed and fails from the flush timer. */
+static bool stream_output_admits(struct stream *s, size_t len)
 {
 	if (s->destroyed || s->closed || s->finishing || s->overflowed)
-		return;
+		return false;
 	if (s->out.len + len > STREAM_OUTPUT_MAX) {
 		/* Fail from the flush timer, not here: the caller is in the
 		 * middle of its own work and still uses its state. */
 		s->overflowed = true;
 		if (s->flush_timer == NULL)
 			s->flush_timer = event_timer_add(s->loop, 0, stream_flush_due, s);
-		return;
+		return false;
 	}
-	buffer_append(&s->out, data, len);
-	/* Writes made while handling one event go out in one send() at the
-	 * end of the loop round: a reply line and its CRLF written apart
-	 * would otherwise meet Nagle and the peer's delayed ACK (40 ms). */
+	return true;
+}
+
+/* Writes made while handling one event go out in one send() at the end of
+ * the loop round: a reply line and its CRLF written apart would otherwise
+ * meet Nagle and the peer's delayed ACK (40 ms). */
+static void stream_schedule_flush(struct stream *s)
+{
 	if (!s->flushing && s->flush_timer == NULL)
 		s->flush_timer = event_timer_add(s->loop, 0, stream_flush_due, s);
+}
+
+void stream_write(struct stream *s, const void *data, size_t len)
+{
+	if (!stream_output_admits(s, len))
+		return;
+	buffer_append(&s->out, data, len);
+	stream_schedule_flush(s);
+}
+
+char *stream_write_reserve(struct stream *s, size_t len)
+{
+	if (!stream_output_admits(s, len))
+		return NULL;
+	return buffer_append_space(&s->out, len);
+}
+
+void stream_write_commit(struct stream *s, size_t n)
+{
+	buffer_append_space_used(&s->out, n);
+	stream_schedule_flush(s);
 }
 
 void stream_write_str(struct stream *s, const char *str)

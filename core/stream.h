@@ -66,6 +66,14 @@ void stream_write(struct stream *stream, const void *data, size_t len);
 void stream_write_str(struct stream *stream, const char *s);
 void stream_printf(struct stream *stream, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* stream_write() without the copy, for a producer that converts data
+ * (RETR): room for len bytes at the end of the output queue, which the
+ * caller fills and then hands over with stream_write_commit(n <= len)
+ * before any other call on the stream. NULL when the stream takes no
+ * more output (closed, finishing, or len would pass the output limit);
+ * the caller then stops writing, as output to such a stream is dropped. */
+char *stream_write_reserve(struct stream *stream, size_t len);
+void stream_write_commit(struct stream *stream, size_t n);
 size_t stream_output_pending(const struct stream *stream);
 bool stream_output_full(const struct stream *stream);
 /* Stop reading, flush output, then call closed(NULL). */

@@ -288,8 +288,6 @@ static void finish_retr(struct pop3_session *ps, bool ok)
 static void session_continue_retr(struct pop3_session *ps)
 {
 	char chunk[POP3_RETR_CHUNK];
-	struct buffer out;
-	buffer_init(&out);
 	while (ps->retr != NULL && !ps->ending && !stream_output_full(ps->stream)) {
 		struct error err;
 		ssize_t n = ps->mail->storage->message_read(ps->retr, chunk, sizeof(chunk), &err);
@@ -299,19 +297,32 @@ static void session_continue_retr(struct pop3_session *ps)
 			finish_retr(ps, false);
 			break;
 		}
-		buffer_reset(&out);
 		if (n == 0) {
-			message_wire_finish(&ps->wire, &out);
+			struct buffer end;
+			buffer_init(&end);
+			message_wire_finish(&ps->wire, &end);
+			send_bytes(ps, end.data, end.len);
+			buffer_free(&end);
 		} else {
-			message_wire_convert(&ps->wire, chunk, (size_t)n, &out);
+			/* Converted straight into the output queue: one copy
+			 * less per byte of mail. */
+			char *out = stream_write_reserve(ps->stream,
+						MESSAGE_WIRE_OUTPUT_MAX((size_t)n));
+			if (out == NULL) {
+				/* The stream is failing; that ends the
+				 * session. */
+				break;
+			}
+			size_t written;
+			message_wire_convert_into(&ps->wire, chunk, (size_t)n, out, &written);
+			stream_write_commit(ps->stream, written);
+			ps->mail->stats.octets_sent += written;
 		}
-		send_bytes(ps, out.data, out.len);
 		if (n == 0 || message_wire_done(&ps->wire)) {
 			finish_retr(ps, true);
 			break;
 		}
 	}
-	buffer_free(&out);
 }
 
 static void cmd_retr_or_top(struct pop3_session *ps, const struct pop3_command *cmd,

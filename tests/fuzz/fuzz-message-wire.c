@@ -17,7 +17,9 @@
  *    removing one leading dot from those lines gives the unstuffed output
  *    back;
  *  - chunked output equals one-shot output;
- *  - TOP output is a prefix of the full output, ending at a line end.
+ *  - TOP output is a prefix of the full output, ending at a line end;
+ *  - one call writes at most MESSAGE_WIRE_OUTPUT_MAX(input) octets, the
+ *    room RETR reserves in the output queue.
  */
 #define _GNU_SOURCE 1
 #include "config.h"
@@ -34,14 +36,20 @@ static void convert(const char *msg, size_t len, size_t cut, bool dot_stuff,
 {
 	struct message_wire w;
 	message_wire_init(&w, dot_stuff, max_lines);
+	size_t before = out->len;
 	size_t used = message_wire_convert(&w, msg, cut, out);
 	FUZZ_CHECK(used <= cut, "convert used %zu of %zu bytes", used, cut);
+	FUZZ_CHECK(out->len - before <= MESSAGE_WIRE_OUTPUT_MAX(cut),
+		   "%zu bytes out of %zu in", out->len - before, cut);
 	if (used < cut)
 		FUZZ_CHECK(message_wire_done(&w), "short count but not done");
 	if (!message_wire_done(&w)) {
 		FUZZ_CHECK(used == cut, "not done but input left over");
+		before = out->len;
 		used = message_wire_convert(&w, msg + cut, len - cut, out);
 		FUZZ_CHECK(used <= len - cut, "convert used too much");
+		FUZZ_CHECK(out->len - before <= MESSAGE_WIRE_OUTPUT_MAX(len - cut),
+			   "%zu bytes out of %zu in", out->len - before, len - cut);
 		if (used < len - cut)
 			FUZZ_CHECK(message_wire_done(&w), "short count but not done");
 	} else {

@@ -290,6 +290,11 @@ def damaged_dump_and_usage():
     rt.assert_true("standard input:2:" in err and "standard input:3:" in err,
                    "damaged lines named with their line numbers: %r" % err)
     assert_has(out, "passdb pam {")
+    # An empty value where a word is expected once made the converter
+    # loop forever (found by fuzz-doveconf-dump); convert() has a timeout.
+    status, out, err = convert(b"syslog_facility = \nauth_mechanisms = \n")
+    rt.assert_eq(status, 0, "empty values convert")
+    assert_flagged(out, err, "syslog_facility")
     status, _, err = convert(b"", "/nonexistent/dump")
     rt.assert_eq(status, 1, "exit status for a missing file")
     status, _, _ = convert(b"", "a", "b")

@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import roosttest as rt  # noqa: E402
@@ -18,6 +19,9 @@ import roosttest as rt  # noqa: E402
 ROOSTCTL = os.path.join(rt.BUILDDIR, "tools", "roostctl", "roostctl")
 CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 R = rt.Runner("test_metrics")
+# LOGIN_STATS_INTERVAL_MS in core/login/login.c: how often a login process
+# reports its clients and accepted connections.
+LOGIN_REPORT_S = 1.0
 S = None
 PORT = None
 
@@ -296,8 +300,17 @@ def login_processes_report_clients_and_accepted_connections():
                  "roost_connections_accepted type")
     for pid in login_clients(fams, "preauth"):
         rt.assert_true(int(pid) in S.children(), "process=%s is a child" % pid)
-    before = accepted(fams, "pop3")
-    before_tls = accepted(fams, "pop3s")
+    # Login processes report at most once a second: a connection of an
+    # earlier test may still be on its way into the counters, so the
+    # baseline is taken once two reports apart agree.
+    def settled():
+        first = scrape()
+        time.sleep(LOGIN_REPORT_S + 0.2)
+        second = scrape()
+        counts = (accepted(first, "pop3"), accepted(first, "pop3s"))
+        return counts if counts == (accepted(second, "pop3"),
+                                    accepted(second, "pop3s")) else None
+    before, before_tls = rt.wait_for(settled, "the accepted counters to settle")
     c = S.raw()   # greeted, never logs in
     try:
         rt.wait_for(lambda: (lambda f: sum(login_clients(f, "preauth").values()) >= 1

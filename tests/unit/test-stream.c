@@ -338,6 +338,51 @@ START_TEST(plain_finish_flushes)
 }
 END_TEST
 
+/* Output written in place (stream_write_reserve/commit) keeps its place
+ * among ordinary writes, and only the committed part is sent; a reserve
+ * past the output limit is refused and fails the stream. */
+START_TEST(plain_reserve_commit)
+{
+	enum { TOTAL = 512 * 1024, PIECE = 3000 };
+	char *data = malloc(TOTAL);
+	fill_pattern(data, 0, TOTAL);
+	ctx.s = stream_create(loop, sv[0], 1024, &callbacks, &ctx);
+	for (size_t off = 0; off < TOTAL; off += PIECE) {
+		size_t n = TOTAL - off < PIECE ? TOTAL - off : PIECE;
+		if ((off / PIECE) % 2) {
+			stream_write(ctx.s, data + off, n);
+			continue;
+		}
+		/* Reserve more than is used, as RETR does. */
+		char *room = stream_write_reserve(ctx.s, 2 * n + 1);
+		ck_assert_ptr_nonnull(room);
+		memcpy(room, data + off, n);
+		memset(room + n, 'X', n + 1);
+		stream_write_commit(ctx.s, n);
+	}
+	stream_finish(ctx.s);
+	struct peer p;
+	peer_start(&p);
+	run_until_peer_eof(&p);
+	ck_assert_uint_eq(p.got.len, TOTAL);
+	ck_assert(memcmp(p.got.data, data, TOTAL) == 0);
+	buffer_free(&p.got);
+	free(data);
+}
+END_TEST
+
+START_TEST(plain_reserve_over_limit)
+{
+	ctx.s = stream_create(loop, sv[0], 1024, &callbacks, &ctx);
+	ck_assert_ptr_null(stream_write_reserve(ctx.s, STREAM_OUTPUT_MAX + 1));
+	/* Overflowed: nothing more is taken, and the stream fails. */
+	ck_assert_ptr_null(stream_write_reserve(ctx.s, 1));
+	event_loop_run(loop);
+	ck_assert_uint_eq(ctx.closed_calls, 1);
+	ck_assert(!ctx.closed_null);
+}
+END_TEST
+
 START_TEST(plain_finish_empty)
 {
 	ctx.s = stream_create(loop, sv[0], 1024, &callbacks, &ctx);
@@ -742,6 +787,8 @@ int main(void)
 	tcase_add_test(tc, plain_pause_resume);
 	tcase_add_test(tc, plain_finish_flushes);
 	tcase_add_test(tc, plain_finish_empty);
+	tcase_add_test(tc, plain_reserve_commit);
+	tcase_add_test(tc, plain_reserve_over_limit);
 	tcase_add_test(tc, plain_drained_after_full);
 	tcase_add_test(tc, plain_no_drained_without_full);
 	tcase_add_test(tc, plain_destroy_inside_input);

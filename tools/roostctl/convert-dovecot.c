@@ -100,6 +100,10 @@ static unsigned get_line(struct conv *c, const char *key)
 static bool has_word(const char *list, const char *word)
 {
 	size_t n = strlen(word);
+	/* An empty value ("syslog_facility =") is no word; strstr() would
+	 * find it everywhere without advancing. */
+	if (n == 0)
+		return false;
 	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n) {
 		bool start = p == list || p[-1] == ' ' || p[-1] == ',';
 		bool end = p[n] == '\0' || p[n] == ' ' || p[n] == ',';
