@@ -62,6 +62,7 @@
 #include "ipc-escape.h"
 #include "log.h"
 #include "module.h"
+#include "privilege-drop.h"
 #include "stream.h"
 
 #include <errno.h>
@@ -259,15 +260,9 @@ static unsigned choose_mechanisms(const struct roost_settings *set)
 
 static int drop_to_auth_user(const struct roost_settings *set)
 {
-	struct passwd *pw = getpwnam(set->auth_user);
-	if (pw == NULL) {
-		log_error("auth_user '%s' does not exist (create it: useradd --system %s)",
-			  set->auth_user, set->auth_user);
-		return -1;
-	}
-	gid_t gid = pw->pw_gid;
-	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0) {
-		log_error("dropping privileges to %s: %s", set->auth_user, strerror(errno));
+	struct error err;
+	if (privilege_drop_to_user("auth_user", set->auth_user, NULL, &err) < 0) {
+		log_error("%s", err.message);
 		return -1;
 	}
 	return 0;

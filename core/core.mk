@@ -14,6 +14,11 @@ core_libroost_la_SOURCES = \
 	core/event-loop.c core/event-loop.h \
 	core/stream.c core/stream.h \
 	core/tls-context.c core/tls-context.h \
+	core/tls-key-protocol.h \
+	core/tls-key-client.c core/tls-key-client.h \
+	core/tls-key-server.c core/tls-key-server.h \
+	core/privilege-drop.c core/privilege-drop.h \
+	core/memory-release.c core/memory-release.h \
 	core/process-title.c core/process-title.h \
 	core/line-reader.c core/line-reader.h \
 	core/fd-passing.c core/fd-passing.h \

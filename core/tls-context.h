@@ -1,7 +1,9 @@
 /*
  * Server TLS credentials and priorities, loaded once per process from
- * ssl_cert / ssl_key / ssl_priority. Loaded before a login process drops
- * privileges: the key file is typically readable by root only.
+ * ssl_cert / ssl_priority and either ssl_key itself or, in login
+ * processes, a key process that holds ssl_key and signs for them
+ * (tls-key-server.h), so that the process that parses client input never
+ * has the key in its memory.
  */
 #ifndef ROOST_TLS_CONTEXT_H
 #define ROOST_TLS_CONTEXT_H
@@ -27,10 +29,18 @@ struct tls_context {
 int tls_ticket_key_init(struct error *err);
 
 /* Returns NULL with err naming the file and GnuTLS's reason. Caller frees
- * with tls_context_free(). */
+ * with tls_context_free(). With the key in this process's memory: for
+ * tools and tests, not for processes that face clients. */
 struct tls_context *tls_context_create(const char *cert_path,
 				       const char *key_path,
 				       const char *priority, struct error *err);
+/* The same with the private key in the key process at the other end of
+ * key_fd (tls-key-client.h); waits for its hello. Takes key_fd in every
+ * case. */
+struct tls_context *tls_context_create_with_key_process(const char *cert_path,
+							int key_fd,
+							const char *priority,
+							struct error *err);
 void tls_context_free(struct tls_context *ctx);
 
 #endif

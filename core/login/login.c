@@ -21,7 +21,9 @@
 #include "ipc-escape.h"
 #include "log.h"
 #include "login-proxy.h"
+#include "memory-release.h"
 #include "module.h"
+#include "privilege-drop.h"
 #include "process-title.h"
 #include "protocol.h"
 #include "stream.h"
@@ -114,6 +116,8 @@ struct login_state {
 	bool retiring;
 	unsigned client_count;
 	struct client_core *clients;
+	/* malloc_trim() after a burst of clients (memory-release.h) */
+	struct memory_release *memory;
 	unsigned next_auth_id;
 	struct stream *auth;
 	struct event_timer *auth_retry;
@@ -181,6 +185,8 @@ static void client_free(struct client_core *cc)
 	client_unlink(cc);
 	L.client_count--;
 	stats_changed();
+	if (L.memory != NULL)
+		memory_release_note_clients(L.memory, L.client_count);
 	pool_destroy(client->pool);
 	update_accepting();
 	if (L.retiring && L.client_count == 0)
@@ -884,6 +890,7 @@ static void client_create(int fd, const struct login_listener_fd *listener)
 		L.clients->prev = cc;
 	L.clients = cc;
 	L.client_count++;
+	memory_release_note_clients(L.memory, L.client_count);
 
 	client->stream = stream_create(L.loop, fd, LOGIN_INPUT_MAX, &client_callbacks, cc);
 	cc->idle_timer = event_timer_add(L.loop, L.set->login_idle_timeout, client_idle, cc);
@@ -990,35 +997,13 @@ static void on_terminate(void *context, int signo)
 static int drop_privileges(const struct roost_settings *set, bool chroot_dir,
 			   struct error *err)
 {
-	struct passwd *pw = getpwnam(set->login_user);
-	if (pw == NULL) {
-		error_set(err, ERROR_PERM,
-			  "login_user '%s' does not exist (create it: useradd --system %s)",
-			  set->login_user, set->login_user);
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/login", set->base_dir);
+	if (privilege_drop_to_user("login_user", set->login_user,
+				   chroot_dir ? dir : NULL, err) < 0)
 		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		error_set(err, ERROR_PERM, "login_user '%s' must not be root", set->login_user);
-		return -1;
-	}
-	if (chroot_dir) {
-		char dir[4096];
-		snprintf(dir, sizeof(dir), "%s/login", set->base_dir);
-		if (chroot(dir) < 0 || chdir("/") < 0) {
-			error_set_errno(err, "chroot(%s)", dir);
-			return -1;
-		}
+	if (chroot_dir)
 		snprintf(L.auth_path, sizeof(L.auth_path), "/auth");
-	}
-	gid_t gid = pw->pw_gid;
-	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0) {
-		error_set_errno(err, "dropping privileges to %s", set->login_user);
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		error_set(err, ERROR_PERM, "privileges could be regained after setuid");
-		return -1;
-	}
 	return 0;
 }
 
@@ -1045,8 +1030,10 @@ int login_main(const struct login_params *p)
 	}
 	L.protocol = mod->ops;
 	if (p->set->ssl != SSL_MODE_NO) {
-		L.tls = tls_context_create(p->set->ssl_cert, p->set->ssl_key,
-					   p->set->ssl_priority, &err);
+		/* The key stays in the key process: only the certificate
+		 * chain is loaded here. */
+		L.tls = tls_context_create_with_key_process(p->set->ssl_cert, p->tls_key_fd,
+							    p->set->ssl_priority, &err);
 		if (L.tls == NULL) {
 			log_error("%s", err.message);
 			return 1;
@@ -1084,6 +1071,7 @@ int login_main(const struct login_params *p)
 		L.listener_ios[i] = event_io_add(L.loop, L.listeners[i].fd, EVENT_IN,
 						 true, listener_input, &L.listeners[i]);
 	stats_changed();   /* roostctl who lists the process from the start */
+	L.memory = memory_release_create(L.loop);
 	/* Listeners are enabled once auth's MECH line arrives. */
 	L.accepting = true;
 	update_accepting();
@@ -1094,6 +1082,8 @@ int login_main(const struct login_params *p)
 
 	while (L.clients != NULL)
 		client_free(L.clients);
+	memory_release_destroy(L.memory);
+	L.memory = NULL;
 	stream_destroy(L.auth);
 	L.auth = NULL;
 	event_timer_remove(L.auth_retry);

@@ -24,6 +24,8 @@ struct login_params {
 	struct login_listener_fd *listeners;
 	unsigned listeners_count;
 	int master_fd;           /* SOCK_SEQPACKET to the master */
+	int tls_key_fd;          /* to this slot's key process (tls-key-client.h);
+				    -1 when ssl = no */
 	bool privileged;         /* started as root: chroot + drop to login_user */
 };
 

@@ -161,6 +161,9 @@ static int run_child(struct child_start *child)
 	case CHILD_ROLE_MAILBOX_STATUS:
 		process_title_set("roost-mail %s (status)", child->mail.user);
 		return mailbox_status_main(&child->mail, child->status_fd);
+	case CHILD_ROLE_KEY:
+		process_title_set("roost-key");
+		return tls_key_server_main(&child->key);
 	}
 	return 1;
 }
@@ -258,10 +261,12 @@ int main(int argc, char **argv)
 	enum master_result r = master_run(&opts, set, pool, &child);
 	if (r == MASTER_BECAME_CHILD) {
 		log_init(child.role == CHILD_ROLE_AUTH ? "auth" :
-			 child.role == CHILD_ROLE_LOGIN ? "login" : "mail",
+			 child.role == CHILD_ROLE_LOGIN ? "login" :
+			 child.role == CHILD_ROLE_KEY ? "key" : "mail",
 			 foreground ? LOG_TARGET_STDERR : LOG_TARGET_SYSLOG,
 			 child.login.set != NULL ? child.login.set->log_debug :
 			 child.auth.set != NULL ? child.auth.set->log_debug :
+			 child.key.set != NULL ? child.key.set->log_debug :
 			 child.mail.set != NULL && (child.mail.set->log_debug || child.mail.debug));
 		return run_child(&child);
 	}

@@ -11,6 +11,8 @@
  *     its answer to the login command, and the login hears OK: the
  *     connection is taken care of, and ends after that line.
  *   master <-> auth: see auth-client.h
+ *   login <-> its key process: see tls-key-protocol.h (the master only
+ *     creates their socket pair)
  *   master <-> mail worker: see mail/mail-worker.h
  */
 #include "config.h"
@@ -32,6 +34,7 @@
 #include "session-table.h"
 #include "stream.h"
 #include "tls-context.h"
+#include "tls-key-server.h"
 #include "worker-pool.h"
 
 #include <errno.h>
@@ -83,6 +86,16 @@ struct login_proc {
 	struct event_io *io;
 	int slot;                  /* -1 once retired */
 	uint64_t started;
+	struct key_proc *key;      /* its key process; NULL without TLS or
+				      once that has exited */
+};
+
+/* A login slot's TLS key process (tls-key-server.h). The master holds no
+ * end of its socket: it exits at EOF, when its login process is gone. */
+struct key_proc {
+	struct key_proc *next;
+	pid_t pid;
+	struct login_proc *login;  /* NULL once the login process is reaped */
 };
 
 struct handover {
@@ -140,6 +153,7 @@ static struct {
 	struct event_timer *stats_timer;
 
 	struct login_proc *logins;
+	struct key_proc *keys;
 	unsigned login_slots;
 	unsigned login_delay[LOGIN_PROCESSES_MAX];
 	struct event_timer *login_timer[LOGIN_PROCESSES_MAX];
@@ -805,21 +819,78 @@ static void spawn_login(void *context)
 	spawn_login_slot(slot);
 }
 
+static void retry_login_slot(unsigned slot)
+{
+	M.login_timer[slot] = event_timer_add(M.loop, RESTART_DELAY_MIN_MS,
+					      spawn_login, (void *)(uintptr_t)slot);
+}
+
+/* Forks a key process; returns the login process's end of their socket
+ * with *key_r, or -1 (in the new child too, which has its role then). */
+static int spawn_key(struct key_proc **key_r)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork_child();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		M.child->role = CHILD_ROLE_KEY;
+		M.child->key.set = M.set;
+		M.child->key.login_fd = sv[0];
+		M.child->key.privileged = M.privileged;
+		keep_fd(sv[0]);
+		return -1;
+	}
+	close(sv[0]);
+	struct key_proc *key = xmalloc(sizeof(*key));
+	key->pid = pid;
+	key->login = NULL;
+	key->next = M.keys;
+	M.keys = key;
+	*key_r = key;
+	return sv[1];
+}
+
 static void spawn_login_slot(unsigned slot)
 {
 	if (M.stopping)
 		return;
+	/* The key process first: the login process starts by waiting for
+	 * its hello. If the login process cannot follow, closing key_fd
+	 * leaves the key process at EOF, and it exits. */
+	struct key_proc *key = NULL;
+	int key_fd = -1;
+	if (M.set->ssl != SSL_MODE_NO) {
+		key_fd = spawn_key(&key);
+		if (M.became_child)
+			return;
+		if (key_fd < 0) {
+			retry_login_slot(slot);
+			return;
+		}
+	}
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_error("socketpair: %s", strerror(errno));
+		if (key_fd >= 0)
+			close(key_fd);
+		retry_login_slot(slot);
 		return;
 	}
 	pid_t pid = fork_child();
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		M.login_timer[slot] = event_timer_add(M.loop, RESTART_DELAY_MIN_MS,
-						      spawn_login, (void *)(uintptr_t)slot);
+		if (key_fd >= 0)
+			close(key_fd);
+		retry_login_slot(slot);
 		return;
 	}
 	if (pid == 0) {
@@ -836,11 +907,15 @@ static void spawn_login_slot(unsigned slot)
 		M.child->login.listeners = lf;
 		M.child->login.listeners_count = M.listeners.count;
 		M.child->login.master_fd = sv[1];
+		M.child->login.tls_key_fd = key_fd;
 		M.child->login.privileged = M.privileged;
 		keep_fd(sv[1]);
+		keep_fd(key_fd);
 		return;
 	}
 	close(sv[1]);
+	if (key_fd >= 0)
+		close(key_fd);
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	struct login_proc *lp = xmalloc(sizeof(*lp));
 	lp->pid = pid;
@@ -848,6 +923,9 @@ static void spawn_login_slot(unsigned slot)
 	lp->slot = (int)slot;
 	lp->started = event_loop_now(M.loop);
 	lp->io = event_io_add(M.loop, lp->fd, EVENT_IN, false, login_input, lp);
+	lp->key = key;
+	if (key != NULL)
+		key->login = lp;
 	lp->next = M.logins;
 	M.logins = lp;
 }
@@ -891,9 +969,51 @@ static unsigned children_alive(void)
 	unsigned n = worker_pool_count() + (M.auth_pid > 0 ? 1 : 0);
 	for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next)
 		n++;
+	for (struct key_proc *key = M.keys; key != NULL; key = key->next)
+		n++;
 	for (struct status_child *c = M.status_children; c != NULL; c = c->next)
 		n++;
 	return n;
+}
+
+/* A new login process (and key process) for slot, after the back-off. */
+static void restart_login_slot(unsigned slot, uint64_t started)
+{
+	M.login_delay[slot] = next_delay(M.login_delay[slot], started);
+	metrics_counters.restarts[METRICS_PROCESS_LOGIN]++;
+	if (slot < M.login_slots)
+		M.login_timer[slot] = event_timer_add(M.loop, M.login_delay[slot],
+						      spawn_login, (void *)(uintptr_t)slot);
+}
+
+static void reap_key(struct key_proc *key, int status)
+{
+	for (struct key_proc **p = &M.keys; *p != NULL; p = &(*p)->next) {
+		if (*p == key) {
+			*p = key->next;
+			break;
+		}
+	}
+	struct login_proc *lp = key->login;
+	char how[64];
+	describe_status(status, how, sizeof(how));
+	if (lp != NULL && lp->slot >= 0 && !M.stopping) {
+		/* Its login process can no longer sign: the slot gets a new
+		 * pair. The old login process is retired, not killed: the TLS
+		 * sessions it relays need no more signatures and go on. */
+		unsigned slot = (unsigned)lp->slot;
+		lp->slot = -1;
+		kill(lp->pid, SIGUSR1);
+		restart_login_slot(slot, lp->started);
+		log_error("TLS key process %ld of login process %ld %s; replacing both in %u ms",
+			  (long)key->pid, (long)lp->pid, how, M.login_delay[slot]);
+	} else if (lp != NULL && abnormal(status)) {
+		log_warning("TLS key process %ld of login process %ld %s",
+			    (long)key->pid, (long)lp->pid, how);
+	}
+	if (lp != NULL)
+		lp->key = NULL;
+	free(key);
 }
 
 static void reap_login(struct login_proc *lp, int status)
@@ -913,17 +1033,19 @@ static void reap_login(struct login_proc *lp, int status)
 	}
 	event_io_remove(lp->io);
 	close(lp->fd);
+	if (lp->key != NULL) {
+		/* It is at EOF and exits by itself; this is for one that is
+		 * stuck in a signature. */
+		lp->key->login = NULL;
+		kill(lp->key->pid, SIGTERM);
+	}
 	if (abnormal(status))
 		metrics_counters.abnormal_exits[METRICS_PROCESS_LOGIN]++;
 	if (lp->slot >= 0 && !M.stopping) {
 		unsigned slot = (unsigned)lp->slot;
-		M.login_delay[slot] = next_delay(M.login_delay[slot], lp->started);
+		restart_login_slot(slot, lp->started);
 		log_error("login process %ld %s; restarting in %u ms", (long)lp->pid, how,
 			  M.login_delay[slot]);
-		metrics_counters.restarts[METRICS_PROCESS_LOGIN]++;
-		if (slot < M.login_slots)
-			M.login_timer[slot] = event_timer_add(M.loop, M.login_delay[slot],
-							      spawn_login, (void *)(uintptr_t)slot);
 	} else if (abnormal(status)) {
 		log_warning("login process %ld %s", (long)lp->pid, how);
 	}
@@ -958,9 +1080,18 @@ static void on_child(void *context, int signo)
 			continue;
 		}
 		bool found = false;
+		/* reap_*() free the entry: leave each loop before its
+		 * next step reads it. */
 		for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next) {
 			if (lp->pid == pid) {
 				reap_login(lp, status);
+				found = true;
+				break;
+			}
+		}
+		for (struct key_proc *key = M.keys; key != NULL && !found; key = key->next) {
+			if (key->pid == pid) {
+				reap_key(key, status);
 				found = true;
 				break;
 			}
@@ -1002,6 +1133,9 @@ int master_reload(struct error *err)
 	pool_t *pool = pool_create();
 	struct roost_settings *ns = settings_load(pool, M.opts->config_path, err);
 	if (ns == NULL || settings_check_modules(ns, pool, err) < 0)
+		goto failed;
+	if (ns->ssl != SSL_MODE_NO &&
+	    tls_key_server_check(ns->ssl_cert, ns->ssl_key, err) < 0)
 		goto failed;
 	if (strcmp(ns->base_dir, M.set->base_dir) != 0) {
 		log_warning("base_dir changed; this takes effect only after a restart");
@@ -1067,6 +1201,8 @@ static void kill_everything(void *context)
 		kill(M.auth_pid, SIGKILL);
 	for (struct login_proc *lp = M.logins; lp != NULL; lp = lp->next)
 		kill(lp->pid, SIGKILL);
+	for (struct key_proc *key = M.keys; key != NULL; key = key->next)
+		kill(key->pid, SIGKILL);
 	for (struct status_child *c = M.status_children; c != NULL; c = c->next)
 		kill(c->pid, SIGKILL);
 	worker_pool_signal_all(SIGKILL);
@@ -1180,6 +1316,12 @@ static int setup_runtime(struct error *err)
 
 static void master_cleanup(void)
 {
+	/* Normally all reaped by now (children_alive() counts them). */
+	while (M.keys != NULL) {
+		struct key_proc *key = M.keys;
+		M.keys = key->next;
+		free(key);
+	}
 	while (M.handovers != NULL)
 		handover_free(M.handovers);
 	while (M.status_children != NULL)
@@ -1220,6 +1362,13 @@ enum master_result master_run(const struct master_options *opts,
 		log_info("Running unprivileged as uid %ld: all processes share this user, "
 			 "no chroot and no privilege separation", (long)geteuid());
 
+	/* As root, before any child: a key that does not load is a
+	 * configuration error, not key processes that keep failing. */
+	if (set->ssl != SSL_MODE_NO &&
+	    tls_key_server_check(set->ssl_cert, set->ssl_key, &err) < 0) {
+		log_error("%s", err.message);
+		return MASTER_FAILED;
+	}
 	if (setup_runtime(&err) < 0 || listeners_open(set, NULL, &M.listeners, &err) < 0) {
 		log_error("%s", err.message);
 		return MASTER_FAILED;

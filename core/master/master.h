@@ -1,8 +1,9 @@
 /*
  * The master process (DESIGN §1): binds listeners, starts the auth process
- * and a pool of login processes, turns hand-overs into mail workers,
- * restarts dead children with back-off, reloads on SIGHUP, stops on
- * SIGTERM. It never parses client input.
+ * and a pool of login slots (a login process and, with TLS, the key
+ * process that signs for it: tls-key-server.h), turns hand-overs into
+ * mail workers, restarts dead children with back-off, reloads on SIGHUP,
+ * stops on SIGTERM. It never parses client input.
  *
  * Children are forked from inside the master's event loop. So that no
  * code below main() has to end the process, a new child unwinds back to
@@ -20,6 +21,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "settings.h"
+#include "tls-key-server.h"
 
 enum master_result {
 	MASTER_STOPPED,        /* clean stop: exit 0 */
@@ -32,6 +34,7 @@ enum child_role {
 	CHILD_ROLE_LOGIN,
 	CHILD_ROLE_MAIL,
 	CHILD_ROLE_MAILBOX_STATUS,   /* mail (without client_fd) + status_fd */
+	CHILD_ROLE_KEY,              /* a login slot's TLS key process */
 };
 
 struct child_start {
@@ -39,6 +42,7 @@ struct child_start {
 	struct auth_params auth;
 	struct login_params login;
 	struct mail_worker_params mail;
+	struct tls_key_server_params key;
 	int status_fd;
 };
 

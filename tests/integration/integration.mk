@@ -23,6 +23,8 @@ TESTS += tests/integration/test_storage_check.py
 TESTS += tests/integration/test_dovecot_uidl.py
 # The default TLS policy and session resumption (issues 8 and 9).
 TESTS += tests/integration/test_tls_policy.py
+# The TLS private key only in the key processes (issue 9).
+TESTS += tests/integration/test_tls_key_isolation.py
 include tests/integration/proxy.mk
 include tests/integration/tenants.mk
 # Hostile input, hostile load, faults, and LeakSanitizer on the long-lived

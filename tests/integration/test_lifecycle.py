@@ -167,7 +167,8 @@ def killed_children_are_restarted_with_backoff():
     wait_for(lambda: len([p for p in S.children() if rt.pid_alive(p)]) ==
              len(role_pids(S, "roost-login")) + len(role_pids(S, "roost-auth"))
              + len(role_pids(S, "roost-auth-worker"))
-             + len(role_pids(S, "roost-mail")),
+             + len(role_pids(S, "roost-mail"))
+             + len(role_pids(S, "roost-key")),
              "retired login processes to exit")
     login = role_pids(S, "roost-login")[0]
     os.kill(login, signal.SIGKILL)

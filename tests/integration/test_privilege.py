@@ -135,7 +135,12 @@ def process_users_at_rest():
     kids = [r for r in rows if r[1] != S.proc.pid]
     logins = [r for r in kids if r[0] == LOGIN_USER]
     auths = [r for r in kids if r[0] == AUTH_USER
-             and not r[3].startswith("roost-auth-worker")]
+             and not r[3].startswith(("roost-auth-worker", "roost-key"))]
+    # The TLS key processes (one per login process) run as the auth user.
+    keys = [r for r in kids if r[3].startswith("roost-key")]
+    rt.assert_eq(len(keys), len(logins), "key processes (one per login process)")
+    for r in keys:
+        check_ids(r[1], AUTH_USER, "TLS key process")
     # The auth process's workers run as the auth user too.
     auth_workers = [r for r in kids if r[3].startswith("roost-auth-worker")]
     rt.assert_true(len(auth_workers) >= 1, "no auth worker process")
