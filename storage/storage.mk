@@ -6,6 +6,8 @@ MAILDIR_SOURCES = \
 	storage/maildir/maildir-name.c storage/maildir/maildir-name.h \
 	storage/maildir/maildir-hash.c storage/maildir/maildir-hash.h \
 	storage/maildir/maildir-size-cache.c storage/maildir/maildir-size-cache.h \
+	storage/maildir/maildir-listing-cache.c \
+	storage/maildir/maildir-listing-cache.h \
 	storage/maildir/maildir-dovecot-uidlist.c \
 	storage/maildir/maildir-dovecot-uidlist.h \
 	storage/maildir/maildir-courier-sizelist.c \
@@ -28,6 +30,8 @@ tests_unit_test_maildir_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_maildir_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
 # Courier maildirs keep their UIDLs from courierpop3dsizelist (issue 10).
 TESTS += tests/integration/test_courier_migration.py
+# An unchanged maildir is listed from roost-listing (issue 8).
+TESTS += tests/integration/test_maildir_listing.py
 tests_unit_test_message_wire_SOURCES = tests/unit/test-message-wire.c
 tests_unit_test_message_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_message_wire_LDADD = core/libroost.la $(CHECK_LIBS)

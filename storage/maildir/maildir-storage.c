@@ -4,7 +4,9 @@
  *
  * Files in the maildir root that Roost owns:
  *   roost-pop3.lock  flock()ed for the whole POP3 session (IN-USE);
- *   roost-sizes      the POP3 size cache (maildir-size-cache.h).
+ *   roost-sizes      the POP3 size cache (maildir-size-cache.h);
+ *   roost-listing    the last settled snapshot (maildir-listing-cache.h),
+ *                    which spares an unchanged maildir its readdir.
  * Roost reads, and never writes, Dovecot's dovecot-uidlist
  * (maildir-dovecot-uidlist.h) and Courier's courierpop3dsizelist
  * (maildir-courier-sizelist.h) so that mail moved from those servers
@@ -53,6 +55,7 @@
 #include "maildir-courier-sizelist.h"
 #include "maildir-dovecot-uidlist.h"
 #include "maildir-hash.h"
+#include "maildir-listing-cache.h"
 #include "maildir-name.h"
 #include "maildir-size-cache.h"
 
@@ -64,6 +67,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A snapshot holds at most this many messages. Each costs a few hundred
@@ -310,11 +314,11 @@ static void uidl_file_warn(void *context, unsigned line, const char *why)
 		"Roost's own UIDLs", f->box->path, f->name, line, why);
 }
 
-/* Reads the whole file name in the maildir root into a malloc()ed buffer
- * (*len_r bytes, NUL-terminated); NULL when it is missing (silently) or
- * unusable (logged). */
-static char *read_root_file(struct storage_mailbox *box, const char *name,
-			    size_t *len_r)
+/* Reads the whole file name in the maildir root into a buffer from pool,
+ * or malloc()ed when pool is NULL (*len_r bytes, NUL-terminated); NULL
+ * when it is missing (silently) or unusable (logged). */
+static char *read_root_file(struct storage_mailbox *box, pool_t *pool,
+			    const char *name, size_t *len_r)
 {
 	int fd = openat(box->root_fd, name, O_RDONLY | O_CLOEXEC |
 			O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
@@ -335,7 +339,7 @@ static char *read_root_file(struct storage_mailbox *box, const char *name,
 		return NULL;
 	}
 	size_t cap = (size_t)st.st_size;
-	char *buf = xmalloc(cap + 1);
+	char *buf = pool != NULL ? pool_alloc(pool, cap + 1) : xmalloc(cap + 1);
 	size_t len = 0;
 	while (len < cap) {
 		ssize_t n = read(fd, buf + len, cap - len);
@@ -345,7 +349,8 @@ static char *read_root_file(struct storage_mailbox *box, const char *name,
 			log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
 				"Cannot read %s/%s: %s", box->path, name,
 				strerror(errno));
-			free(buf);
+			if (pool == NULL)
+				free(buf);
 			close(fd);
 			return NULL;
 		}
@@ -370,7 +375,7 @@ static void read_uidl_files(struct storage_mailbox *box)
 	struct uidl_file file = { box, MAILDIR_DOVECOT_UIDLIST_NAME };
 	if (box->uidl_mode == MAILDIR_UIDL_AUTO ||
 	    box->uidl_mode == MAILDIR_UIDL_DOVECOT) {
-		buf = read_root_file(box, file.name, &len);
+		buf = read_root_file(box, NULL, file.name, &len);
 		if (buf != NULL) {
 			box->dovecot = maildir_dovecot_uidlist_parse(
 				box->pool, buf, len, uidl_file_warn, &file);
@@ -381,7 +386,7 @@ static void read_uidl_files(struct storage_mailbox *box)
 				     box->uidl_mode != MAILDIR_UIDL_COURIER))
 		return;
 	file.name = MAILDIR_COURIER_SIZELIST_NAME;
-	buf = read_root_file(box, file.name, &len);
+	buf = read_root_file(box, NULL, file.name, &len);
 	if (buf != NULL) {
 		box->courier = maildir_courier_sizelist_parse(
 			box->pool, buf, len, uidl_file_warn, &file);
@@ -498,8 +503,9 @@ static bool move_to_cur(struct storage_mailbox *box, const char *name)
 	return false;
 }
 
+/* *had_new_r: whether new/ held any message. */
 static int scan_new(struct storage_mailbox *box, struct scan_list *list,
-		    struct error *err)
+		    bool *had_new_r, struct error *err)
 {
 	DIR *d = open_dir_stream(box->new_fd, err, box->path, "new");
 	if (d == NULL)
@@ -512,6 +518,7 @@ static int scan_new(struct storage_mailbox *box, struct scan_list *list,
 			errno = 0;
 			continue;
 		}
+		*had_new_r = true;
 		if (!move_to_cur(box, de->d_name))
 			scan_add(box, list, box->new_fd, MAILDIR_DIR_NEW, de);
 		errno = 0;
@@ -893,6 +900,153 @@ static void assign_uidls(struct storage_mailbox *box, struct scan_list *list)
 	}
 }
 
+/* ---- the listing cache ---- */
+
+/* The key of the snapshot about to be taken: stamps of cur/, new/ and the
+ * UIDL files the mode may read, taken before any of them is read. False
+ * when one cannot be had (then no cache is used or written). */
+static bool listing_key(struct storage_mailbox *box,
+			struct maildir_listing_key *key)
+{
+	struct timespec now;
+	struct stat st;
+	memset(key, 0, sizeof(*key));
+	key->uidl_mode = (unsigned)box->uidl_mode;
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0 || now.tv_sec < 0)
+		return false;
+	key->scan_sec = (uint64_t)now.tv_sec;
+	key->scan_nsec = (uint64_t)now.tv_nsec;
+	if (fstat(box->cur_fd, &st) < 0 ||
+	    !maildir_listing_stamp_set(&key->stamps[MAILDIR_LISTING_STAMP_CUR], &st) ||
+	    fstat(box->new_fd, &st) < 0 ||
+	    !maildir_listing_stamp_set(&key->stamps[MAILDIR_LISTING_STAMP_NEW], &st))
+		return false;
+	static const struct {
+		enum maildir_listing_stamp_index index;
+		const char *name;
+		enum maildir_uidl_mode ignored_by;
+	} files[] = {
+		{ MAILDIR_LISTING_STAMP_DOVECOT, MAILDIR_DOVECOT_UIDLIST_NAME,
+		  MAILDIR_UIDL_COURIER },
+		{ MAILDIR_LISTING_STAMP_COURIER, MAILDIR_COURIER_SIZELIST_NAME,
+		  MAILDIR_UIDL_DOVECOT },
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (box->uidl_mode == MAILDIR_UIDL_BASENAME ||
+		    box->uidl_mode == files[i].ignored_by)
+			continue;
+		bool present = fstatat(box->root_fd, files[i].name, &st,
+				       AT_SYMLINK_NOFOLLOW) == 0;
+		if (!present && errno != ENOENT)
+			return false;
+		if (!maildir_listing_stamp_set(&key->stamps[files[i].index],
+					       present ? &st : NULL))
+			return false;
+	}
+	return true;
+}
+
+/* Reads the header of the open listing file; true when it announces a
+ * snapshot with exactly this key. */
+static bool listing_header_matches(int fd, const struct maildir_listing_key *key,
+				   size_t *count_r)
+{
+	char head[MAILDIR_LISTING_HEADER_MAX];
+	ssize_t n;
+	do {
+		n = pread(fd, head, sizeof(head), 0);
+	} while (n < 0 && errno == EINTR);
+	struct maildir_listing_key cached;
+	size_t header_len;
+	return n > 0 &&
+		maildir_listing_parse_header(head, (size_t)n, &cached, count_r,
+					     &header_len) &&
+		maildir_listing_key_equal(&cached, key) &&
+		maildir_listing_key_settled(&cached) &&
+		*count_r <= MAILDIR_MAX_MESSAGES;
+}
+
+/* The snapshot from the listing cache when it is valid for key: box's
+ * messages set and true; false (nothing changed) otherwise. */
+static bool open_from_listing(struct storage_mailbox *box,
+			      const struct maildir_listing_key *key)
+{
+	int fd = openat(box->root_fd, MAILDIR_LISTING_CACHE_NAME,
+			O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	size_t count;
+	bool matches = listing_header_matches(fd, key, &count);
+	close(fd);
+	if (!matches)
+		return false;
+
+	size_t len;
+	char *buf = read_root_file(box, box->pool, MAILDIR_LISTING_CACHE_NAME,
+				   &len);
+	struct maildir_listing_key cached;
+	size_t header_len, count2;
+	struct maildir_listing_entry *entries;
+	const char *why = "changed while being read";
+	if (buf == NULL ||
+	    !maildir_listing_parse_header(buf, len, &cached, &count2,
+					  &header_len) ||
+	    !maildir_listing_key_equal(&cached, key) || count2 != count ||
+	    !maildir_listing_parse_entries(box->pool, buf + header_len,
+					   len - header_len, count, &entries,
+					   &why)) {
+		log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
+			"Ignoring %s/%s: %s", box->path,
+			MAILDIR_LISTING_CACHE_NAME, why);
+		return false;
+	}
+	box->count = (unsigned)count;
+	box->msgs = count == 0 ? NULL :
+		pool_alloc(box->pool, count * sizeof(*box->msgs));
+	for (size_t i = 0; i < count; i++) {
+		const struct maildir_listing_entry *e = &entries[i];
+		struct maildir_message *m = &box->msgs[i];
+		m->dir = MAILDIR_DIR_CUR;
+		m->name = e->name;
+		m->base = pool_strndup(box->pool, e->name, e->base_len);
+		m->ino = (ino_t)e->ino;
+		m->dup_base = e->dup_base;
+		m->info.size = e->size;
+		m->info.uidl = e->uidl != NULL ? e->uidl : m->base;
+	}
+	return true;
+}
+
+/* Stores the snapshot for the next session when nothing it came from
+ * changed within the dirty window (see maildir-listing-cache.h). */
+static void write_listing(struct storage_mailbox *box,
+			  const struct maildir_listing_key *key,
+			  const struct scan_list *list)
+{
+	if (!maildir_listing_key_settled(key))
+		return;
+	struct maildir_listing_entry *entries =
+		xmalloc((list->count + 1) * sizeof(*entries));
+	for (size_t i = 0; i < list->count; i++) {
+		const struct maildir_message *m = &list->msgs[i];
+		struct maildir_listing_entry *e = &entries[i];
+		e->name = m->name;
+		e->base_len = strlen(m->base);
+		e->uidl = m->info.uidl;
+		e->size = m->info.size;
+		e->ino = (uint64_t)m->ino;
+		e->dup_base = m->dup_base;
+	}
+	char *path = pool_printf(box->pool, "%s/%s", box->path,
+				 MAILDIR_LISTING_CACHE_NAME);
+	struct error err;
+	error_clear(&err);
+	if (maildir_listing_write(path, key, entries, list->count, &err) < 0)
+		log_msg(LOG_LEVEL_WARNING, &box->log_ctx,
+			"Cannot update maildir listing cache: %s", err.message);
+	free(entries);
+}
+
 /* ---- storage_ops ---- */
 
 static void box_close_fds(struct storage_mailbox *box)
@@ -920,14 +1074,25 @@ static struct storage_mailbox *maildir_open(pool_t *pool, const char *path,
 	    open_subdir(box, "tmp", NULL, err) < 0 ||
 	    open_subdir(box, "new", &box->new_fd, err) < 0 ||
 	    open_subdir(box, "cur", &box->cur_fd, err) < 0 ||
-	    take_lock(box, err) < 0 ||
-	    /* new/ first: what we move to cur/ is then found there */
-	    scan_new(box, &list, err) < 0 ||
+	    take_lock(box, err) < 0) {
+		box_close_fds(box);
+		return NULL;
+	}
+	/* The key is taken under the lock and before any reading: what
+	 * changes afterwards then changes a stamp. */
+	struct maildir_listing_key key;
+	bool have_key = listing_key(box, &key);
+	if (have_key && open_from_listing(box, &key))
+		return box;
+	/* new/ first: what we move to cur/ is then found there */
+	bool had_new = false;
+	if (scan_new(box, &list, &had_new, err) < 0 ||
 	    scan_cur(box, &list, err) < 0) {
 		free(list.msgs);
 		box_close_fds(box);
 		return NULL;
 	}
+	size_t scanned = list.count;
 	if (list.count > 1)   /* an empty mailbox has no array at all */
 		qsort(list.msgs, list.count, sizeof(*list.msgs), message_cmp);
 	read_uidl_files(box);
@@ -939,6 +1104,12 @@ static struct storage_mailbox *maildir_open(pool_t *pool, const char *path,
 		box_close_fds(box);
 		return NULL;
 	}
+	/* Moving mail out of new/ changed both directories, a vanished
+	 * message means someone is deleting, and a capped snapshot must
+	 * not outlive the session: the next scan stores those. */
+	if (have_key && !had_new && list.count == scanned &&
+	    !list.limit_logged)
+		write_listing(box, &key, &list);
 	box->count = (unsigned)list.count;
 	box->msgs = list.count == 0 ? NULL :
 		pool_memdup(pool, list.msgs, list.count * sizeof(*list.msgs));

@@ -16,9 +16,11 @@
  *     current file into it: the snapshot's bytes except the byte ranges of
  *     deleted messages (From_ line to the next From_ line), then
  *     everything appended after the snapshot, byte for byte. While
- *     copying, digest the first snapshot_size bytes; if the digest is not
- *     the one taken when the snapshot was read, the file was changed other
- *     than by appending: remove the temporary file, delete nothing,
+ *     copying, digest the first snapshot_size bytes, segment by segment
+ *     (mbox-mailbox.h: one digest per read of the file that the snapshot
+ *     is made of, kept in the index between sessions); if any digest is
+ *     not the one taken when its bytes were read, the file was changed
+ *     other than by appending: remove the temporary file, delete nothing,
  *     ERROR_TEMP. Until step 5 the mbox itself is never written: a kill or
  *     power loss leaves the old mailbox intact plus a stray temporary
  *     file, which the next session removes.
@@ -215,14 +217,52 @@ static void prepare_pseudo(struct commit_state *c)
 					    box->dovecot_uid_last);
 }
 
+/* The digests of the snapshot's segments (mbox-mailbox.h), checked as
+ * the copy reads them. */
+struct segment_check {
+	const struct storage_mailbox *box;
+	unsigned next;            /* segment being digested */
+	bool mismatch;
+	crypto_generichash_state hash;
+};
+
+static void segment_check_bytes(struct segment_check *sc, uint64_t pos,
+				const char *buf, size_t len)
+{
+	const struct storage_mailbox *box = sc->box;
+	while (len > 0 && sc->next < box->segment_count) {
+		const struct mbox_segment *seg = &box->segments[sc->next];
+		uint64_t room = seg->end - pos;
+		size_t n = room < (uint64_t)len ? (size_t)room : len;
+		crypto_generichash_update(&sc->hash, (const unsigned char *)buf,
+					  n);
+		pos += n;
+		buf += n;
+		len -= n;
+		if (pos == seg->end) {
+			unsigned char digest[MBOX_FILE_HASH_BYTES];
+			crypto_generichash_final(&sc->hash, digest,
+						 sizeof(digest));
+			if (sodium_memcmp(digest, seg->hash, sizeof(digest)) != 0)
+				sc->mismatch = true;
+			crypto_generichash_init(&sc->hash, NULL, 0,
+						MBOX_FILE_HASH_BYTES);
+			sc->next++;
+		}
+	}
+}
+
 /* Step 3's copy and check. */
 static int copy_mailbox(struct commit_state *c, struct mbox_lock *lock,
 			struct error *err)
 {
 	struct storage_mailbox *box = c->box;
 	char *buf = xmalloc(MBOX_COMMIT_CHUNK);
-	crypto_generichash_state hash;
-	crypto_generichash_init(&hash, NULL, 0, MBOX_FILE_HASH_BYTES);
+	struct segment_check check, *sc = &check;
+	sc->box = box;
+	sc->next = 0;
+	sc->mismatch = false;
+	crypto_generichash_init(&sc->hash, NULL, 0, MBOX_FILE_HASH_BYTES);
 	uint64_t pos = 0;
 	int ret = -1;
 	for (;;) {
@@ -237,12 +277,7 @@ static int copy_mailbox(struct commit_state *c, struct mbox_lock *lock,
 			ret = 0;
 			break;
 		}
-		if (pos < box->snapshot_size) {
-			uint64_t in_snap = box->snapshot_size - pos;
-			size_t h = in_snap < (uint64_t)n ? (size_t)in_snap :
-				(size_t)n;
-			crypto_generichash_update(&hash, (unsigned char *)buf, h);
-		}
+		segment_check_bytes(sc, pos, buf, (size_t)n);
 		if (write_kept(c, pos, buf, (size_t)n, err) < 0)
 			break;
 		pos += (uint64_t)n;
@@ -253,12 +288,10 @@ static int copy_mailbox(struct commit_state *c, struct mbox_lock *lock,
 		}
 	}
 	free(buf);
+	bool changed = sc->mismatch || sc->next < box->segment_count;
 	if (ret < 0)
 		return -1;
-	unsigned char digest[MBOX_FILE_HASH_BYTES];
-	crypto_generichash_final(&hash, digest, sizeof(digest));
-	if (pos < box->snapshot_size ||
-	    memcmp(digest, box->snapshot_hash, sizeof(digest)) != 0) {
+	if (pos < box->snapshot_size || changed) {
 		error_set(err, ERROR_TEMP,
 			  "%s was changed by another program since the session "
 			  "started (not just appended to): nothing deleted, "
@@ -404,5 +437,10 @@ int mbox_commit(struct storage_mailbox *box, const bool *deleted,
 		return -1;
 	}
 	box->committed = true;
+	/* The index describes the old file (another inode, so it would not
+	 * be used anyway): the next session reads the new one in full and
+	 * writes a new index. */
+	if (box->index_path != NULL)
+		(void)unlink(box->index_path);
 	return 0;
 }

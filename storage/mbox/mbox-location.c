@@ -80,6 +80,18 @@ static int parse_yes_no(const char *key, const char *value, bool *value_r,
 	return -1;
 }
 
+static int parse_index(const char *value, struct mbox_location *loc,
+		       struct error *err)
+{
+	if (value[0] != '/') {
+		error_set(err, ERROR_INVALID, "mbox: index=%s is not an absolute "
+			  "path", value);
+		return -1;
+	}
+	loc->index_path = value;
+	return 0;
+}
+
 int mbox_location_parse(pool_t *pool, const char *location,
 			struct mbox_location *loc_r, struct error *err)
 {
@@ -104,10 +116,12 @@ int mbox_location_parse(pool_t *pool, const char *location,
 		} else if (strcmp(opts[i].key, "reuse_xuidl") == 0) {
 			ret = parse_yes_no(opts[i].key, value, &loc_r->reuse_xuidl,
 					   err);
+		} else if (strcmp(opts[i].key, "index") == 0) {
+			ret = parse_index(value, loc_r, err);
 		} else {
 			error_set(err, ERROR_INVALID,
 				  "mbox: unknown option '%s' (known: lock, "
-				  "lock_timeout, reuse_xuidl)", opts[i].key);
+				  "lock_timeout, reuse_xuidl, index)", opts[i].key);
 			return -1;
 		}
 		if (ret < 0)

@@ -18,6 +18,15 @@
  *                      as Dovecot's pop3_reuse_xuidl = yes did (set it
  *                      when Dovecot had it). Default no, as Dovecot.
  *                      Other mailboxes always reuse X-UIDL (mbox-uidl.h).
+ *   index=PATH         where the mailbox index (mbox-index.h: what the
+ *                      last session learnt from reading the mbox, so the
+ *                      next one need not read it again) is kept; must be
+ *                      writable by the mailbox owner, e.g.
+ *                      index=~/.roost-mbox-index for an mbox in
+ *                      /var/mail. Default: "<PATH>.roost-index", next to
+ *                      the session lock; where that cannot be written
+ *                      there is no index (a debug line says so) and every
+ *                      session reads the whole mbox.
  *
  * Example: mail = mbox:~/mbox:lock=fcntl:lock_timeout=5s
  *
@@ -50,6 +59,7 @@ struct mbox_location {
 	unsigned lock_count;
 	unsigned lock_timeout_ms;
 	bool reuse_xuidl;
+	const char *index_path;   /* index=, NULL: the default */
 };
 
 /* ERROR_INVALID for unknown keys, bad values, repeated options, an empty

@@ -389,6 +389,34 @@ bool mbox_parser_dovecot_base(const struct mbox_parser *p,
 	return p->dc_marked;
 }
 
+void mbox_parser_resume_point(const struct mbox_parser *p,
+			      struct mbox_parser_resume *r)
+{
+	r->offset = p->cur.end_offset;
+	r->msg_index = p->msg_index;
+	r->dc_prev_uid = p->dc_prev_uid;
+}
+
+void mbox_parser_init_resume(struct mbox_parser *p,
+			     const struct mbox_parser_resume *r, bool dovecot,
+			     uint32_t uidvalidity, uint32_t uid_last,
+			     mbox_message_callback *on_message, void *context)
+{
+	mbox_parser_init(p, on_message, context);
+	p->offset = r->offset;
+	p->line_start = r->offset;
+	if (!dovecot)
+		return;
+	p->dovecot = true;
+	p->msg_index = r->msg_index;
+	p->dc_prev_uid = r->dc_prev_uid;
+	/* the base is only ever read from the first message's header */
+	p->first_header_done = r->msg_index > 0;
+	p->dc_marked = true;
+	p->dc_uidvalidity = uidvalidity;
+	p->dc_uid_last = uid_last;
+}
+
 void mbox_parser_init_content(struct mbox_parser *p, uint64_t offset,
 			      mbox_content_callback *on_content,
 			      mbox_message_callback *on_message, void *context)

@@ -137,6 +137,29 @@ void mbox_parser_feed(struct mbox_parser *p, const void *data, size_t len);
 /* End of input: reports the last message. */
 void mbox_parser_finish(struct mbox_parser *p);
 
+/* Where a later parse can start instead of at the start of the file: a
+ * message's From_ line, with what the parser carries from one message to
+ * the next (only Dovecot mode carries anything: the message count and the
+ * last accepted X-UID). Parsing [offset, end) from such a point reports
+ * exactly what a parse of the whole file reports from that message on, as
+ * long as the bytes before offset are the same. */
+struct mbox_parser_resume {
+	uint64_t offset;
+	uint64_t msg_index;
+	uint64_t dc_prev_uid;
+};
+
+/* In on_message: the resume point of the message after the one being
+ * reported (at its end_offset). */
+void mbox_parser_resume_point(const struct mbox_parser *p,
+			      struct mbox_parser_resume *r);
+/* Starts a parser at a resume point; dovecot: the mode of the earlier
+ * parse, with the base it reported (mbox_parser_dovecot_base()). */
+void mbox_parser_init_resume(struct mbox_parser *p,
+			     const struct mbox_parser_resume *r, bool dovecot,
+			     uint32_t uidvalidity, uint32_t uid_last,
+			     mbox_message_callback *on_message, void *context);
+
 /* Switches a freshly initialised parser (either mode) to Dovecot mode. */
 void mbox_parser_set_dovecot(struct mbox_parser *p);
 /* Dovecot mode: true once the first message's header has been read (or

@@ -4,9 +4,12 @@
  * mbox-lock.c, the rewrite on QUIT in mbox-commit.c).
  *
  * open(): takes the POP3 session lock, then the delivery locks only for
- * as long as it reads the file once from start to end, parsing and
- * digesting it as it goes (STAT needs nothing more: no second read, no
- * cache). The file stays open: messages are read from the snapshotted
+ * as long as it reads the file (mbox-scan.c): once from start to end,
+ * parsing and digesting it as it goes, unless the index (mbox-index.h)
+ * that an earlier session wrote describes it: then an unchanged file is
+ * not read at all, and of a file that grew only the last message and what
+ * follows it is read. After a full or partial read the index is written
+ * anew (after the delivery locks are released). The file stays open: messages are read from the snapshotted
  * inode with pread(), without any lock, so deliveries go on during the
  * session; what an MDA appends lies beyond the snapshot and is not read.
  * Each message reader checks, at the end of a RETR, that what it sent
@@ -21,6 +24,7 @@
  * the same single read of the file. The pseudo-message is not listed.
  *
  * Files next to the mbox: "<mbox>.roost-pop3.lock" (session lock, kept),
+ * "<mbox>.roost-index" (the index, unless index= puts it elsewhere),
  * "<mbox>.lock" (dotlock, only while locked), "<mbox>.roost-lk" and
  * "<mbox>.roost-new" (temporary files of the dotlock and of the commit;
  * a killed worker may leave them behind, and the next session removes
@@ -32,6 +36,7 @@
 #include "storage.h"
 #include "buffer.h"
 #include "log.h"
+#include "mbox-index.h"
 #include "mbox-lock.h"
 #include "mbox-mailbox.h"
 #include "mbox-uidl.h"
@@ -42,14 +47,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-/* A snapshot lists at most this many messages (each costs about 100
- * bytes plus its UIDL). Messages beyond it are not listed, so they are
- * never deleted, and show up once the client has removed some. */
-#define MBOX_MAX_MESSAGES 1000000
-/* Read size for the snapshot and for RETR: few system calls for a large
- * mailbox, small enough for the stack. */
+/* Read size for RETR: few system calls for a large message, small
+ * enough for the stack. */
 #define MBOX_READ_CHUNK 65536
 
 struct storage_message_reader {
@@ -63,18 +65,6 @@ struct storage_message_reader {
 	struct storage_message_reader *next_free;
 };
 
-/* Messages collected while parsing, on the heap until the count is
- * known. */
-struct scan_list {
-	struct storage_mailbox *box;
-	struct mbox_msg *msgs;
-	const char **x_uidls;
-	uint32_t *uids;
-	size_t count;
-	size_t cap;
-	bool limit_logged;
-};
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0) {
@@ -83,69 +73,94 @@ static void close_fd(int *fd)
 	}
 }
 
-static void on_message(void *context, const struct mbox_message *m)
+/* How the open went, for the debug line. */
+enum read_how {
+	READ_FULL,
+	READ_INDEX,
+	READ_INDEX_TAIL,
+};
+
+static void log_debug_box(const struct storage_mailbox *box, const char *what,
+			  const char *detail)
 {
-	struct scan_list *list = context;
-	if (m->pseudo) {
-		/* Dovecot's folder data: kept in the file, never listed */
-		list->box->dovecot_pseudo = true;
-		return;
-	}
-	if (list->count >= MBOX_MAX_MESSAGES) {
-		if (!list->limit_logged)
-			log_msg(LOG_LEVEL_WARNING, &list->box->log_ctx,
-				"mbox %s has more than %d messages: this session "
-				"sees only the first ones", list->box->loc.path,
-				MBOX_MAX_MESSAGES);
-		list->limit_logged = true;
-		return;
-	}
-	if (list->count == list->cap) {
-		list->cap = list->cap == 0 ? 256 : list->cap * 2;
-		list->msgs = xrealloc(list->msgs, list->cap * sizeof(*list->msgs));
-		list->x_uidls = xrealloc(list->x_uidls,
-					 list->cap * sizeof(*list->x_uidls));
-		list->uids = xrealloc(list->uids,
-				      list->cap * sizeof(*list->uids));
-	}
-	struct mbox_msg *msg = &list->msgs[list->count];
-	memset(msg, 0, sizeof(*msg));
-	msg->info.size = m->size;
-	msg->from_offset = m->from_offset;
-	msg->content_offset = m->content_offset;
-	msg->content_end = m->content_end;
-	msg->end_offset = m->end_offset;
-	memcpy(msg->hash, m->hash, MBOX_HASH_BYTES);
-	list->x_uidls[list->count] = m->x_uidl[0] == '\0' ? NULL :
-		pool_strdup(list->box->pool, m->x_uidl);
-	list->uids[list->count] = m->uid;
-	list->count++;
+	log_msg(LOG_LEVEL_DEBUG, &box->log_ctx, "mbox %s: %s%s%s",
+		box->loc.path, what, detail[0] != '\0' ? ": " : "", detail);
 }
 
-/* Starts (or restarts) the one read of the file. The mode is not known
- * before the first message's header has been read: start in Dovecot
- * mode, which reads that header the same way, and start over in Roost's
- * own mode if it has no Dovecot metadata. */
-static void snapshot_start(struct mbox_parser *parser, bool dovecot,
-			   crypto_generichash_state *file_hash,
-			   struct scan_list *list)
+/* Uses the index when it describes the file as it is, or the file's
+ * start (then only the rest is parsed). 1: scan filled; 0: a full parse
+ * is needed; -1: a read error. */
+static int read_with_index(struct storage_mailbox *box,
+			   const struct mbox_index_stamp *now,
+			   struct mbox_scan *scan, enum read_how *how_r,
+			   struct error *err)
 {
-	list->count = 0;
-	list->box->dovecot_pseudo = false;
-	mbox_parser_init(parser, on_message, list);
-	if (dovecot)
-		mbox_parser_set_dovecot(parser);
-	crypto_generichash_init(file_hash, NULL, 0, MBOX_FILE_HASH_BYTES);
+	struct mbox_index_stamp idx;
+	const char *why;
+	if (!mbox_index_read(box->index_path, box->pool, scan, &idx, &why)) {
+		log_debug_box(box, "index not used", why);
+		return 0;
+	}
+	if (mbox_index_stamp_racy(&idx)) {
+		why = "it was written too soon after a change";
+	} else if (idx.dev != now->dev || idx.ino != now->ino) {
+		why = "the mbox was replaced";
+	} else if (mbox_index_stamp_same(&idx, now)) {
+		*how_r = READ_INDEX;
+		return 1;
+	} else if (idx.size < now->size) {
+		int ret = mbox_scan_tail(scan, box->fd, box->loc.path,
+					 box->pool, &box->log_ctx, err);
+		if (ret != 0) {
+			*how_r = READ_INDEX_TAIL;
+			return ret;
+		}
+		why = "what was appended does not continue it";
+	} else {
+		why = "the mbox changed";
+	}
+	log_debug_box(box, "index not used", why);
+	mbox_scan_free(scan);
+	return 0;
 }
 
-/* Reads the whole file once under the delivery locks: parse, digest. */
-static int read_snapshot(struct storage_mailbox *box, struct scan_list *list,
+/* Writes the index for what was just read, unless the file changed
+ * too recently to be told apart from a later change. */
+static void write_index(struct storage_mailbox *box,
+			const struct mbox_scan *scan, const struct stat *st)
+{
+	struct mbox_index_stamp stamp;
+	mbox_index_stamp_of(st, &stamp);
+	clock_gettime(CLOCK_REALTIME, &stamp.written);
+	if (scan->truncated) {
+		log_debug_box(box, "index not written", "too many messages");
+		return;
+	}
+	if (mbox_index_stamp_racy(&stamp)) {
+		log_debug_box(box, "index not written",
+			      "the mbox changed in the last seconds");
+		return;
+	}
+	struct error err;
+	error_clear(&err);
+	if (mbox_index_write(box->index_path, scan, &stamp, &err) < 0) {
+		/* a cache: without it every session reads the whole mbox */
+		log_debug_box(box, "index not written", err.message);
+		return;
+	}
+	log_debug_box(box, "index written", box->index_path);
+}
+
+/* Reads the mailbox under the delivery locks: from the index, the index
+ * and what was appended, or the whole file. */
+static int read_snapshot(struct storage_mailbox *box, struct mbox_scan *scan,
 			 struct error *err)
 {
 	struct mbox_lock lock;
 	if (mbox_lock_take(&lock, box->pool, &box->loc, box->fd, err) < 0)
 		return -1;
 	int ret = -1;
+	enum read_how how = READ_FULL;
 	struct stat st;
 	if (fstat(box->fd, &st) < 0) {
 		error_set_errno(err, "fstat(%s) failed", box->loc.path);
@@ -153,62 +168,39 @@ static int read_snapshot(struct storage_mailbox *box, struct scan_list *list,
 	}
 	box->dev = st.st_dev;
 	box->ino = st.st_ino;
-
-	struct mbox_parser *parser = xmalloc(sizeof(*parser));
-	crypto_generichash_state file_hash;
-	char *buf = xmalloc(MBOX_READ_CHUNK);
-	bool deciding = true;
-	box->dovecot = true;
-	snapshot_start(parser, true, &file_hash, list);
-	uint64_t pos = 0;
-	for (;;) {
-		ssize_t n = pread(box->fd, buf, MBOX_READ_CHUNK, (off_t)pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			error_set_errno(err, "read(%s) failed", box->loc.path);
-			break;
-		}
-		if (n == 0 && deciding) {
-			/* the first header reaches the end of the file */
-			mbox_parser_finish(parser);
-		}
-		if (deciding && (n == 0 || mbox_parser_first_header_done(parser))) {
-			deciding = false;
-			box->dovecot = mbox_parser_dovecot_base(parser,
-				&box->dovecot_uidvalidity, &box->dovecot_uid_last);
-			if (!box->dovecot) {
-				snapshot_start(parser, false, &file_hash, list);
-				pos = 0;
-				continue;
-			}
-			if (n == 0) {
-				ret = 0;
-				break;
-			}
-		}
-		if (n == 0) {
-			mbox_parser_finish(parser);
-			ret = 0;
-			break;
-		}
-		mbox_parser_feed(parser, buf, (size_t)n);
-		crypto_generichash_update(&file_hash, (unsigned char *)buf,
-					  (size_t)n);
-		pos += (uint64_t)n;
+	struct mbox_index_stamp now;
+	mbox_index_stamp_of(&st, &now);
+	if (box->index_path != NULL && st.st_size > 0) {
+		ret = read_with_index(box, &now, scan, &how, err);
+		if (ret < 0)
+			goto out;
 	}
-	if (ret == 0) {
-		crypto_generichash_final(&file_hash, box->snapshot_hash,
-					 MBOX_FILE_HASH_BYTES);
-		box->snapshot_size = pos;
-	}
-	free(buf);
-	free(parser);
+	if (how == READ_FULL)
+		ret = mbox_scan_full(scan, box->fd, box->loc.path, box->pool,
+				     &box->log_ctx, err);
+	/* what was read is what the index may record: nothing was written
+	 * under our locks, unless by a program that does not lock */
+	bool index_it = ret >= 0 && how != READ_INDEX &&
+		box->index_path != NULL && fstat(box->fd, &st) == 0 &&
+		(uint64_t)st.st_size == mbox_scan_covered(scan) &&
+		st.st_size > 0;
+	mbox_lock_release(&lock);
+	if (ret < 0)
+		goto fail;
+	if (how == READ_INDEX)
+		log_debug_box(box, "index used", "");
+	else if (how == READ_INDEX_TAIL)
+		log_debug_box(box, "index used", "parsed what was appended");
+	if (index_it)
+		write_index(box, scan, &st);
+	return 0;
 out:
 	mbox_lock_release(&lock);
-	if (ret < 0 && err != NULL && err->kind != ERROR_PERM)
+fail:
+	mbox_scan_free(scan);
+	if (err != NULL && err->kind != ERROR_PERM)
 		err->kind = ERROR_TEMP;
-	return ret;
+	return -1;
 }
 
 static void box_close_fds(struct storage_mailbox *box)
@@ -232,6 +224,9 @@ static void remove_leftovers(struct storage_mailbox *box)
 				"Removed %s left behind by an interrupted session "
 				"(the mbox itself was not touched by it)", p);
 	}
+	/* the index's temporary file is a cache's: no warning */
+	(void)unlink(pool_printf(box->pool, "%s%s", box->index_path,
+				 MBOX_INDEX_TMP_SUFFIX));
 }
 
 static struct storage_mailbox *mbox_open(pool_t *pool, const char *path,
@@ -254,6 +249,8 @@ static struct storage_mailbox *mbox_open(pool_t *pool, const char *path,
 		error_clear(err);
 		return box;
 	}
+	box->index_path = box->loc.index_path != NULL ? box->loc.index_path :
+		pool_printf(pool, "%s%s", box->loc.path, MBOX_INDEX_SUFFIX);
 	remove_leftovers(box);
 
 	/* O_RDWR: fcntl write locks need it. O_NONBLOCK: a FIFO planted
@@ -277,41 +274,42 @@ static struct storage_mailbox *mbox_open(pool_t *pool, const char *path,
 		return NULL;
 	}
 
-	struct scan_list list;
-	memset(&list, 0, sizeof(list));
-	list.box = box;
-	if (read_snapshot(box, &list, err) < 0) {
-		free(list.msgs);
-		free(list.x_uidls);
-		free(list.uids);
+	struct mbox_scan scan;
+	memset(&scan, 0, sizeof(scan));
+	if (read_snapshot(box, &scan, err) < 0) {
 		box_close_fds(box);
 		return NULL;
 	}
-	box->count = (unsigned)list.count;
-	if (list.count > 0) {
-		box->msgs = pool_memdup(pool, list.msgs,
-					list.count * sizeof(*list.msgs));
-		struct mbox_uidl_input *in = xmalloc(list.count * sizeof(*in));
-		const char **uidls = xmalloc(list.count * sizeof(*uidls));
-		for (size_t i = 0; i < list.count; i++) {
-			in[i].x_uidl = list.x_uidls[i];
+	box->dovecot = scan.dovecot;
+	box->dovecot_pseudo = scan.dovecot_pseudo;
+	box->dovecot_uidvalidity = scan.dovecot_uidvalidity;
+	box->dovecot_uid_last = scan.dovecot_uid_last;
+	box->segment_count = scan.segment_count;
+	memcpy(box->segments, scan.segments, sizeof(box->segments));
+	box->snapshot_size = mbox_scan_covered(&scan);
+	box->count = (unsigned)scan.count;
+	if (scan.count > 0) {
+		box->msgs = pool_memdup(pool, scan.msgs,
+					scan.count * sizeof(*scan.msgs));
+		struct mbox_uidl_input *in = xmalloc(scan.count * sizeof(*in));
+		const char **uidls = xmalloc(scan.count * sizeof(*uidls));
+		for (size_t i = 0; i < scan.count; i++) {
+			in[i].x_uidl = scan.x_uidls[i];
 			in[i].hash = box->msgs[i].hash;
-			in[i].uid = list.uids[i];
+			in[i].uid = scan.uids[i];
 		}
 		struct mbox_uidl_rule rule = {
 			.dovecot = box->dovecot,
 			.uidvalidity = box->dovecot_uidvalidity,
 			.reuse_xuidl = box->loc.reuse_xuidl,
 		};
-		mbox_uidl_assign(pool, &rule, in, list.count, uidls);
-		for (size_t i = 0; i < list.count; i++)
+		mbox_uidl_assign(pool, &rule, in, scan.count, uidls);
+		for (size_t i = 0; i < scan.count; i++)
 			box->msgs[i].info.uidl = uidls[i];
 		free(in);
 		free(uidls);
 	}
-	free(list.msgs);
-	free(list.x_uidls);
-	free(list.uids);
+	mbox_scan_free(&scan);
 	return box;
 }
 

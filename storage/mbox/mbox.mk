@@ -6,7 +6,9 @@ MBOX_SOURCES = \
 	storage/mbox/mbox-uidl.c storage/mbox/mbox-uidl.h \
 	storage/mbox/mbox-location.c storage/mbox/mbox-location.h \
 	storage/mbox/mbox-lock.c storage/mbox/mbox-lock.h \
-	storage/mbox/mbox-commit.c storage/mbox/mbox-mailbox.h
+	storage/mbox/mbox-commit.c storage/mbox/mbox-mailbox.h \
+	storage/mbox/mbox-scan.c \
+	storage/mbox/mbox-index.c storage/mbox/mbox-index.h
 
 module_LTLIBRARIES += modules/storage_mbox.la
 modules_storage_mbox_la_SOURCES = \
@@ -29,3 +31,16 @@ EXTRA_DIST += tests/unit/data-mbox
 # sizes and contents compared with Dovecot's, new mail, rollback. Needs
 # root and dovecot-pop3d, skips otherwise.
 TESTS += tests/integration/test_dovecot_migration.py
+
+# The index (issue 8): round trip, stale and damaged indexes, appends,
+# commits after using it. Waits a few seconds per index written
+# (MBOX_INDEX_RACY_SECS).
+check_PROGRAMS += tests/unit/test-mbox-index
+TESTS += tests/unit/test-mbox-index
+tests_unit_test_mbox_index_SOURCES = tests/unit/test-mbox-index.c \
+	storage/mbox/mbox-storage.c $(MBOX_SOURCES)
+tests_unit_test_mbox_index_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	-DMBOX_TEST_DATA='"$(abs_top_srcdir)/tests/unit/data-mbox"'
+tests_unit_test_mbox_index_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
+# The index against a running server (issue 8).
+TESTS += tests/integration/test_mbox_index.py

@@ -6,6 +6,7 @@
 #include "message-wire.h"
 #include "maildir/maildir-name.h"
 #include "maildir/maildir-size-cache.h"
+#include "maildir/maildir-listing-cache.h"
 #include "maildir/maildir-dovecot-uidlist.h"
 #include "maildir/maildir-courier-sizelist.h"
 
@@ -1583,6 +1584,247 @@ START_TEST(courier_and_dovecot_precedence)
 }
 END_TEST
 
+
+/* ---- the listing cache ---- */
+
+static void listing_test_key(struct maildir_listing_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->uidl_mode = 1;
+	key->scan_sec = 1700000100;
+	key->scan_nsec = 5;
+	for (int i = 0; i < 2; i++) {
+		struct maildir_listing_stamp *s = &key->stamps[i];
+		s->present = true;
+		s->dev = 65024;
+		s->ino = 1000 + (uint64_t)i;
+		s->size = 4096;
+		s->mtime_sec = s->ctime_sec = 1700000000;
+		s->mtime_nsec = s->ctime_nsec = 123456789;
+	}
+}
+
+static const struct maildir_listing_entry listing_test_entries[] = {
+	{ "1700000001.M1P1.h,S=3,W=4:2,S", 25, NULL, 4, 11, false },
+	{ "1700000002.M1P1.h:2,", 17, "0000000100000007", 198, 12, true },
+	{ "1700000002.M1P1.h:2,S", 17, "1700000002.M1P1.h-2", 5, 13, true },
+	{ "odd name with spaces:2,", 20, "Hd0c1f3a4e6b2b8a29f1c3e4d5a6b7c8d", 7,
+	  14, false },
+};
+#define LISTING_TEST_COUNT \
+	(sizeof(listing_test_entries) / sizeof(listing_test_entries[0]))
+
+/* Parses the file md/roost-listing; returns the entries or NULL. */
+static struct maildir_listing_entry *
+listing_test_read(pool_t *pool, struct maildir_listing_key *key_r,
+		  size_t *count_r)
+{
+	size_t len;
+	char *buf = pool_strdup(pool, read_file("md/" MAILDIR_LISTING_CACHE_NAME,
+						&len));
+	size_t header_len;
+	if (!maildir_listing_parse_header(buf, len, key_r, count_r, &header_len))
+		return NULL;
+	struct maildir_listing_entry *entries;
+	const char *why;
+	if (!maildir_listing_parse_entries(pool, buf + header_len,
+					   len - header_len, *count_r,
+					   &entries, &why))
+		return NULL;
+	return entries;
+}
+
+START_TEST(listing_roundtrip)
+{
+	make_maildir("md");
+	struct maildir_listing_key key, back;
+	listing_test_key(&key);
+	struct error err;
+	error_clear(&err);
+	ck_assert_int_eq(maildir_listing_write(path_of("md/" MAILDIR_LISTING_CACHE_NAME),
+					       &key, listing_test_entries,
+					       LISTING_TEST_COUNT, &err), 1);
+	pool_t *pool = pool_create();
+	size_t count;
+	struct maildir_listing_entry *e = listing_test_read(pool, &back, &count);
+	ck_assert_ptr_nonnull(e);
+	ck_assert(maildir_listing_key_equal(&key, &back));
+	ck_assert_uint_eq(back.scan_sec, key.scan_sec);
+	ck_assert_uint_eq(back.scan_nsec, key.scan_nsec);
+	ck_assert(!back.stamps[MAILDIR_LISTING_STAMP_DOVECOT].present);
+	ck_assert_uint_eq(count, LISTING_TEST_COUNT);
+	for (size_t i = 0; i < count; i++) {
+		const struct maildir_listing_entry *want = &listing_test_entries[i];
+		ck_assert_str_eq(e[i].name, want->name);
+		ck_assert_uint_eq(e[i].base_len, want->base_len);
+		ck_assert_uint_eq(e[i].size, want->size);
+		ck_assert_uint_eq(e[i].ino, want->ino);
+		ck_assert_int_eq(e[i].dup_base, want->dup_base);
+		if (want->uidl == NULL)
+			ck_assert_ptr_null(e[i].uidl);
+		else
+			ck_assert_str_eq(e[i].uidl, want->uidl);
+	}
+	/* a UIDL equal to the base name is stored as the empty field */
+	char *text = read_file("md/" MAILDIR_LISTING_CACHE_NAME, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "\n4 11 -  1700000001.M1P1.h,S=3,W=4:2,S\n"));
+	pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(listing_stale_and_dirty)
+{
+	struct maildir_listing_key key, other;
+	listing_test_key(&key);
+	ck_assert(maildir_listing_key_settled(&key));
+	other = key;
+	ck_assert(maildir_listing_key_equal(&key, &other));
+	/* another scan time is the same snapshot */
+	other.scan_sec += 60;
+	ck_assert(maildir_listing_key_equal(&key, &other));
+	/* any change of a stamp makes it stale */
+	other = key;
+	other.stamps[MAILDIR_LISTING_STAMP_CUR].ctime_nsec++;
+	ck_assert(!maildir_listing_key_equal(&key, &other));
+	other = key;
+	other.stamps[MAILDIR_LISTING_STAMP_NEW].mtime_sec++;
+	ck_assert(!maildir_listing_key_equal(&key, &other));
+	other = key;
+	other.stamps[MAILDIR_LISTING_STAMP_DOVECOT].present = true;
+	ck_assert(!maildir_listing_key_equal(&key, &other));
+	other = key;
+	other.uidl_mode = 2;
+	ck_assert(!maildir_listing_key_equal(&key, &other));
+	/* the dirty window: a directory changed less than
+	 * MAILDIR_LISTING_DIRTY_SECS before the scan is not trusted */
+	other = key;
+	other.stamps[MAILDIR_LISTING_STAMP_CUR].ctime_sec =
+		key.scan_sec - MAILDIR_LISTING_DIRTY_SECS;
+	other.stamps[MAILDIR_LISTING_STAMP_CUR].ctime_nsec = key.scan_nsec;
+	ck_assert(!maildir_listing_key_settled(&other));
+	other.stamps[MAILDIR_LISTING_STAMP_CUR].ctime_nsec = key.scan_nsec - 1;
+	ck_assert(maildir_listing_key_settled(&other));
+	other.stamps[MAILDIR_LISTING_STAMP_NEW].mtime_sec = key.scan_sec;
+	ck_assert(!maildir_listing_key_settled(&other));
+}
+END_TEST
+
+/* Replaces md/roost-listing with a damaged copy of a good one: the
+ * first len_cut octets dropped from the end, or from (old -> new). */
+static bool listing_damaged_parses(const char *old, const char *new_text,
+				   size_t cut)
+{
+	struct maildir_listing_key key;
+	listing_test_key(&key);
+	struct error err;
+	error_clear(&err);
+	ck_assert_int_eq(maildir_listing_write(path_of("md/" MAILDIR_LISTING_CACHE_NAME),
+					       &key, listing_test_entries,
+					       LISTING_TEST_COUNT, &err), 1);
+	size_t len;
+	char *text = xstrdup(read_file("md/" MAILDIR_LISTING_CACHE_NAME, &len));
+	char out[65536];
+	if (old != NULL) {
+		char *at = strstr(text, old);
+		ck_assert_ptr_nonnull(at);
+		snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text,
+			 new_text, at + strlen(old));
+	} else {
+		snprintf(out, sizeof(out), "%.*s", (int)(len - cut), text);
+	}
+	free(text);
+	WRITE_STR("md/" MAILDIR_LISTING_CACHE_NAME, out);
+	pool_t *pool = pool_create();
+	size_t count;
+	struct maildir_listing_key back;
+	bool ok = listing_test_read(pool, &back, &count) != NULL;
+	pool_destroy(pool);
+	return ok;
+}
+
+START_TEST(listing_corrupt_ignored)
+{
+	make_maildir("md");
+	/* the undamaged file parses: the checks below are not vacuous */
+	ck_assert(listing_damaged_parses(NULL, NULL, 0));
+	/* truncated: mid-line, and a whole line */
+	ck_assert(!listing_damaged_parses(NULL, NULL, 1));
+	ck_assert(!listing_damaged_parses(NULL, NULL, 24));
+	/* count and lines disagree */
+	ck_assert(!listing_damaged_parses(":roost-listing 1 4 ", ":roost-listing 1 5 ", 0));
+	ck_assert(!listing_damaged_parses(":roost-listing 1 4 ", ":roost-listing 1 3 ", 0));
+	/* another version, garbage */
+	ck_assert(!listing_damaged_parses(":roost-listing 1 ", ":roost-listing 2 ", 0));
+	ck_assert(!listing_damaged_parses(":roost-listing", "roost-listing", 0));
+	/* a name that leaves cur/, a dot file */
+	ck_assert(!listing_damaged_parses(" 1700000001.M1P1", " ../1700000001.M1P1", 0));
+	ck_assert(!listing_damaged_parses(" 1700000001.M1P1", " .1700000001.M1P1", 0));
+	/* bad numbers, flag, UIDL */
+	ck_assert(!listing_damaged_parses("\n4 11 -", "\n4x 11 -", 0));
+	ck_assert(!listing_damaged_parses("\n4 11 -", "\n4 -11 -", 0));
+	ck_assert(!listing_damaged_parses("\n4 11 -", "\n4 11 x", 0));
+	ck_assert(!listing_damaged_parses("0000000100000007", "00000001\x01", 0));
+	/* two messages with one UIDL */
+	ck_assert(!listing_damaged_parses("1700000002.M1P1.h-2", "0000000100000007", 0));
+	ck_assert(!listing_damaged_parses("1700000002.M1P1.h-2", "1700000001.M1P1.h,S=3,W=4", 0));
+	/* an empty UIDL field needs a base name that is a valid UIDL */
+	ck_assert(!listing_damaged_parses("Hd0c1f3a4e6b2b8a29f1c3e4d5a6b7c8d", "", 0));
+}
+END_TEST
+
+/* Two opens of a settled maildir: the second is served from the cache
+ * (proved by a UIDL only the cache file has), and the next change of
+ * the maildir makes the module scan again. */
+START_TEST(listing_used_and_invalidated)
+{
+	make_maildir("md");
+	WRITE_STR("md/cur/1700000001.M1P1.h,S=3,W=4:2,S", "ab\n");
+	WRITE_STR("md/cur/1700000002.M1P1.h:2,", "no newline");
+	WRITE_STR("md/cur/1700000003.M1P1.h:2,", "third\n");
+	/* let the directories leave the dirty window */
+	sleep(MAILDIR_LISTING_DIRTY_SECS + 1);
+	pool_t *pool = pool_create();
+	struct error err;
+	struct storage_mailbox *box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_uint_eq(ops()->message_count(box), 3);
+	ops()->close(box);
+	ck_assert(exists("md/" MAILDIR_LISTING_CACHE_NAME));
+
+	/* tamper with a stored UIDL: only the cache can report it */
+	size_t len;
+	char *text = xstrdup(read_file("md/" MAILDIR_LISTING_CACHE_NAME, &len));
+	char *at = strstr(text, " -  1700000002.M1P1.h:2,\n");
+	ck_assert_ptr_nonnull(at);
+	char out[65536];
+	snprintf(out, sizeof(out), "%.*s - from-cache 1700000002.M1P1.h:2,\n%s",
+		 (int)(at - text), text, at + strlen(" -  1700000002.M1P1.h:2,\n"));
+	free(text);
+	WRITE_STR("md/" MAILDIR_LISTING_CACHE_NAME, out);
+	box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_uint_eq(ops()->message_count(box), 3);
+	ck_assert_str_eq(ops()->message_info(box, 1)->uidl, "from-cache");
+	ck_assert_uint_eq(ops()->message_info(box, 1)->size, 10);
+	ck_assert_uint_eq(ops()->message_info(box, 0)->size, 4);
+	char buf[64];
+	ck_assert_uint_eq(read_message(box, 2, buf, sizeof(buf)), 6);
+	ops()->close(box);
+
+	/* a delivery and a removal behind the module's back */
+	WRITE_STR("md/new/1700000004.M1P1.h", "fourth\n");
+	ck_assert_int_eq(unlink(path_of("md/cur/1700000003.M1P1.h:2,")), 0);
+	box = open_box(pool, "md", &err);
+	ck_assert_msg(box != NULL, "%s", err.message);
+	ck_assert_uint_eq(ops()->message_count(box), 3);
+	ck_assert_str_eq(ops()->message_info(box, 0)->uidl, "1700000001.M1P1.h,S=3,W=4");
+	ck_assert_str_eq(ops()->message_info(box, 1)->uidl, "1700000002.M1P1.h");
+	ck_assert_str_eq(ops()->message_info(box, 2)->uidl, "1700000004.M1P1.h");
+	ops()->close(box);
+	pool_destroy(pool);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("maildir");
@@ -1619,6 +1861,16 @@ int main(void)
 	tcase_add_test(tc, odd_names_get_digest_uidls);
 	tcase_add_test(tc, cache_pruned_by_module);
 	tcase_add_test(tc, open_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listing-cache");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	/* listing_used_and_invalidated waits out the dirty window */
+	tcase_set_timeout(tc, 4 * MAILDIR_LISTING_DIRTY_SECS + 10);
+	tcase_add_test(tc, listing_roundtrip);
+	tcase_add_test(tc, listing_stale_and_dirty);
+	tcase_add_test(tc, listing_corrupt_ignored);
+	tcase_add_test(tc, listing_used_and_invalidated);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dovecot-uidlist");
