@@ -25,6 +25,7 @@ TESTS += tests/unit/test-maildir tests/unit/test-message-wire
 # The module's sources are linked in directly so the test can reach the
 # internal helpers and the roost_module descriptor without dlopen().
 tests_unit_test_maildir_SOURCES = tests/unit/test-maildir.c \
+	tests/unit/fs-test-util.c tests/unit/fs-test-util.h \
 	storage/maildir/maildir-storage.c $(MAILDIR_SOURCES)
 tests_unit_test_maildir_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_maildir_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)

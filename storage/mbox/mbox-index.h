@@ -66,8 +66,8 @@ bool mbox_index_stamp_same(const struct mbox_index_stamp *a,
 bool mbox_index_stamp_racy(const struct mbox_index_stamp *stamp);
 
 /* The file format (pure). encode appends to out. decode fills a zeroed
- * scan (arrays on the heap: mbox_scan_free(); X-UIDLs in pool) and the
- * stamp; false, with a static reason in *why_r, for anything doubtful
+ * scan (free with mbox_scan_free(); msgs and X-UIDLs in pool, see
+ * struct mbox_scan) and the stamp; false, with a static reason in *why_r, for anything doubtful
  * (then scan is freed). A decoded scan covers stamp->size bytes. */
 void mbox_index_encode(const struct mbox_scan *scan,
 		       const struct mbox_index_stamp *stamp, struct buffer *out);

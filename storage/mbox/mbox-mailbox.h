@@ -52,9 +52,13 @@ struct mbox_segment {
 
 /* What reading the file (a full parse, a parse of the appended tail, or
  * the index) found. The arrays are on the heap (free with
- * mbox_scan_free()), the X-UIDL strings in the mailbox pool. */
+ * mbox_scan_free()), except msgs when msgs_pooled; the X-UIDL strings
+ * are in the mailbox pool. */
 struct mbox_scan {
 	struct mbox_msg *msgs;    /* info.uidl not set yet */
+	/* msgs is the index's, in the mailbox pool, so that the mailbox
+	 * can keep it without a copy; growing it moves it to the heap */
+	bool msgs_pooled;
 	const char **x_uidls;     /* NULL: none */
 	uint32_t *uids;           /* Dovecot mode: X-UID, 0: none */
 	size_t count;

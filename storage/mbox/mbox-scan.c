@@ -32,7 +32,16 @@ void mbox_scan_add(struct mbox_scan *scan, const struct mbox_msg *msg,
 {
 	if (scan->count == scan->cap) {
 		scan->cap = scan->cap == 0 ? 256 : scan->cap * 2;
-		scan->msgs = xrealloc(scan->msgs, scan->cap * sizeof(*scan->msgs));
+		if (scan->msgs_pooled) {
+			struct mbox_msg *heap = xmalloc(scan->cap *
+							sizeof(*heap));
+			memcpy(heap, scan->msgs, scan->count * sizeof(*heap));
+			scan->msgs = heap;
+			scan->msgs_pooled = false;
+		} else {
+			scan->msgs = xrealloc(scan->msgs,
+					      scan->cap * sizeof(*scan->msgs));
+		}
 		scan->x_uidls = xrealloc(scan->x_uidls,
 					 scan->cap * sizeof(*scan->x_uidls));
 		scan->uids = xrealloc(scan->uids, scan->cap * sizeof(*scan->uids));
@@ -45,7 +54,8 @@ void mbox_scan_add(struct mbox_scan *scan, const struct mbox_msg *msg,
 
 void mbox_scan_free(struct mbox_scan *scan)
 {
-	free(scan->msgs);
+	if (!scan->msgs_pooled)
+		free(scan->msgs);
 	free(scan->x_uidls);
 	free(scan->uids);
 	memset(scan, 0, sizeof(*scan));

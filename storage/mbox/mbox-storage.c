@@ -289,8 +289,9 @@ static struct storage_mailbox *mbox_open(pool_t *pool, const char *path,
 	box->snapshot_size = mbox_scan_covered(&scan);
 	box->count = (unsigned)scan.count;
 	if (scan.count > 0) {
-		box->msgs = pool_memdup(pool, scan.msgs,
-					scan.count * sizeof(*scan.msgs));
+		box->msgs = scan.msgs_pooled ? scan.msgs :
+			pool_memdup(pool, scan.msgs,
+				    scan.count * sizeof(*scan.msgs));
 		struct mbox_uidl_input *in = xmalloc(scan.count * sizeof(*in));
 		const char **uidls = xmalloc(scan.count * sizeof(*uidls));
 		for (size_t i = 0; i < scan.count; i++) {

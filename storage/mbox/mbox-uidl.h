@@ -66,7 +66,9 @@ struct mbox_uidl_rule {
 	bool reuse_xuidl;              /* location option reuse_xuidl=yes */
 };
 
-/* Fills uidls_r[0..count) with strings allocated from pool. */
+/* Fills uidls_r[0..count) with strings allocated from pool, or with
+ * in[i].x_uidl itself when that is the UIDL: those must live as long as
+ * the results (the mailbox keeps them in its pool). */
 void mbox_uidl_assign(pool_t *pool, const struct mbox_uidl_rule *rule,
 		      const struct mbox_uidl_input *in, size_t count,
 		      const char **uidls_r);

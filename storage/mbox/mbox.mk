@@ -16,13 +16,19 @@ modules_storage_mbox_la_SOURCES = \
 modules_storage_mbox_la_LDFLAGS = $(MODULE_LDFLAGS)
 modules_storage_mbox_la_LIBADD = $(MODULE_LIBADD) $(SODIUM_LIBS)
 
+# Fixtures both mbox unit tests share (temporary directory, reading a
+# mailbox back through the storage_ops).
+MBOX_TEST_UTIL_SOURCES = \
+	tests/unit/fs-test-util.c tests/unit/fs-test-util.h \
+	tests/unit/mbox-test-util.c tests/unit/mbox-test-util.h
+
 check_PROGRAMS += tests/unit/test-mbox
 TESTS += tests/unit/test-mbox
 # The module's sources are linked in directly so the test can reach the
 # parser, the lock helpers and the roost_module descriptor without
 # dlopen(). The crafted mbox files live in tests/unit/data-mbox/.
 tests_unit_test_mbox_SOURCES = tests/unit/test-mbox.c \
-	storage/mbox/mbox-storage.c $(MBOX_SOURCES)
+	storage/mbox/mbox-storage.c $(MBOX_SOURCES) $(MBOX_TEST_UTIL_SOURCES)
 tests_unit_test_mbox_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	-DMBOX_TEST_DATA='"$(abs_top_srcdir)/tests/unit/data-mbox"'
 tests_unit_test_mbox_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)
@@ -38,7 +44,7 @@ TESTS += tests/integration/test_dovecot_migration.py
 check_PROGRAMS += tests/unit/test-mbox-index
 TESTS += tests/unit/test-mbox-index
 tests_unit_test_mbox_index_SOURCES = tests/unit/test-mbox-index.c \
-	storage/mbox/mbox-storage.c $(MBOX_SOURCES)
+	storage/mbox/mbox-storage.c $(MBOX_SOURCES) $(MBOX_TEST_UTIL_SOURCES)
 tests_unit_test_mbox_index_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	-DMBOX_TEST_DATA='"$(abs_top_srcdir)/tests/unit/data-mbox"'
 tests_unit_test_mbox_index_LDADD = core/libroost.la $(SODIUM_LIBS) $(CHECK_LIBS)

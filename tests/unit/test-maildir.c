@@ -9,6 +9,7 @@
 #include "maildir/maildir-listing-cache.h"
 #include "maildir/maildir-dovecot-uidlist.h"
 #include "maildir/maildir-courier-sizelist.h"
+#include "fs-test-util.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -23,44 +24,11 @@
 
 extern const struct roost_module roost_module;
 
-static char tmpdir[] = "/tmp/test-maildir-XXXXXX";
-static char *tmp_root;
-
 /* ---- helpers ---- */
-
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char sub[4096];
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		struct stat st;
-		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-			rm_rf(sub);
-		else
-			unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/test-maildir-XXXXXX");
-	tmp_root = mkdtemp(tmpdir);
-	ck_assert_ptr_nonnull(tmp_root);
-}
-
-static void teardown(void)
-{
-	rm_rf(tmpdir);
+	fs_test_setup("/tmp/test-maildir-XXXXXX");
 }
 
 /* The maildir POP3 size (Dovecot's): message_wire_size() without the
@@ -72,29 +40,12 @@ static uint64_t pop3_size(const char *data)
 	return len > 0 && data[len - 1] != '\n' ? wire - 2 : wire;
 }
 
-static char *path_of(const char *rel)
-{
-	static char buf[4][4096];
-	static int next;
-	char *p = buf[next++ % 4];
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, rel);
-	return p;
-}
-
-static void write_file(const char *rel, const char *data, size_t len)
-{
-	int fd = open(path_of(rel), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
-
-#define WRITE_STR(rel, s) write_file(rel, s, strlen(s))
+#define WRITE_STR(rel, s) fs_test_write_file(rel, s, strlen(s))
 
 static char *read_file(const char *rel, size_t *len_r)
 {
 	static char buf[65536];
-	int fd = open(path_of(rel), O_RDONLY);
+	int fd = open(fs_test_path(rel), O_RDONLY);
 	if (fd < 0)
 		return NULL;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -106,20 +57,14 @@ static char *read_file(const char *rel, size_t *len_r)
 	return buf;
 }
 
-static bool exists(const char *rel)
-{
-	struct stat st;
-	return lstat(path_of(rel), &st) == 0;
-}
-
 static void make_maildir(const char *rel)
 {
 	char sub[256];
-	ck_assert_int_eq(mkdir(path_of(rel), 0700), 0);
+	ck_assert_int_eq(mkdir(fs_test_path(rel), 0700), 0);
 	const char *subs[] = { "cur", "new", "tmp" };
 	for (int i = 0; i < 3; i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", rel, subs[i]);
-		ck_assert_int_eq(mkdir(path_of(sub), 0700), 0);
+		ck_assert_int_eq(mkdir(fs_test_path(sub), 0700), 0);
 	}
 }
 
@@ -134,7 +79,7 @@ static struct storage_mailbox *open_box(pool_t *pool, const char *rel,
 					struct error *err)
 {
 	error_clear(err);
-	return ops()->open(pool, path_of(rel), &test_user, err);
+	return ops()->open(pool, fs_test_path(rel), &test_user, err);
 }
 
 /* Reads a whole message through the ops. */
@@ -268,7 +213,7 @@ END_TEST
 START_TEST(cache_missing_and_roundtrip)
 {
 	pool_t *pool = pool_create();
-	const char *path = path_of(MAILDIR_SIZE_CACHE_NAME);
+	const char *path = fs_test_path(MAILDIR_SIZE_CACHE_NAME);
 	struct maildir_size_cache *c = maildir_size_cache_read(pool, path);
 	uint64_t size;
 	ck_assert(!maildir_size_cache_lookup(c, "a", &size));
@@ -310,10 +255,11 @@ START_TEST(cache_corrupt_lines)
 		"same 6\n"
 		"fine 11\n"
 		"torn 7";
-	write_file(MAILDIR_SIZE_CACHE_NAME, data, sizeof(data) - 1);
+	fs_test_write_file(MAILDIR_SIZE_CACHE_NAME, data, sizeof(data) - 1);
 	pool_t *pool = pool_create();
 	struct maildir_size_cache *c =
-		maildir_size_cache_read(pool, path_of(MAILDIR_SIZE_CACHE_NAME));
+		maildir_size_cache_read(pool,
+					fs_test_path(MAILDIR_SIZE_CACHE_NAME));
 	uint64_t size = 0;
 	ck_assert(maildir_size_cache_lookup(c, "good", &size));
 	ck_assert_uint_eq(size, 10);
@@ -333,7 +279,7 @@ END_TEST
 static ino_t inode_of(const char *rel)
 {
 	struct stat st;
-	ck_assert_int_eq(stat(path_of(rel), &st), 0);
+	ck_assert_int_eq(stat(fs_test_path(rel), &st), 0);
 	return st.st_ino;
 }
 
@@ -343,12 +289,13 @@ START_TEST(cache_prune_and_atomic_rewrite)
 	ino_t before = inode_of(MAILDIR_SIZE_CACHE_NAME);
 	/* an open descriptor sees the old content: the file is replaced, not
 	 * rewritten in place, so a crash mid-write cannot damage it */
-	int old_fd = open(path_of(MAILDIR_SIZE_CACHE_NAME), O_RDONLY);
+	int old_fd = open(fs_test_path(MAILDIR_SIZE_CACHE_NAME), O_RDONLY);
 	ck_assert_int_ge(old_fd, 0);
 
 	pool_t *pool = pool_create();
 	struct maildir_size_cache *c =
-		maildir_size_cache_read(pool, path_of(MAILDIR_SIZE_CACHE_NAME));
+		maildir_size_cache_read(pool,
+					fs_test_path(MAILDIR_SIZE_CACHE_NAME));
 	uint64_t size;
 	ck_assert(maildir_size_cache_lookup(c, "a", &size));
 	maildir_size_cache_add(c, "d", 4);
@@ -362,14 +309,15 @@ START_TEST(cache_prune_and_atomic_rewrite)
 	close(old_fd);
 
 	/* only the entries used this time survive; no temp file is left */
-	c = maildir_size_cache_read(pool, path_of(MAILDIR_SIZE_CACHE_NAME));
+	c = maildir_size_cache_read(pool,
+				    fs_test_path(MAILDIR_SIZE_CACHE_NAME));
 	ck_assert(maildir_size_cache_lookup(c, "a", &size));
 	ck_assert_uint_eq(size, 1);
 	ck_assert(maildir_size_cache_lookup(c, "d", &size));
 	ck_assert_uint_eq(size, 4);
 	ck_assert(!maildir_size_cache_lookup(c, "b", &size));
 	ck_assert(!maildir_size_cache_lookup(c, "c", &size));
-	DIR *d = opendir(tmpdir);
+	DIR *d = opendir(fs_test_dir());
 	struct dirent *de;
 	int files = 0;
 	while ((de = readdir(d)) != NULL) {
@@ -388,7 +336,7 @@ START_TEST(cache_write_failure)
 {
 	pool_t *pool = pool_create();
 	struct maildir_size_cache *c = maildir_size_cache_read(
-		pool, path_of("no-such-dir/" MAILDIR_SIZE_CACHE_NAME));
+		pool, fs_test_path("no-such-dir/" MAILDIR_SIZE_CACHE_NAME));
 	maildir_size_cache_add(c, "a", 1);
 	struct error err;
 	error_clear(&err);
@@ -419,22 +367,22 @@ START_TEST(open_creates_maildir)
 	ck_assert_msg(box != NULL, "%s", err.message);
 	ck_assert_uint_eq(ops()->message_count(box), 0);
 	struct stat st;
-	ck_assert_int_eq(stat(path_of("home/user/Maildir/cur"), &st), 0);
+	ck_assert_int_eq(stat(fs_test_path("home/user/Maildir/cur"), &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 0777, 0700);
-	ck_assert(exists("home/user/Maildir/new"));
-	ck_assert(exists("home/user/Maildir/tmp"));
+	ck_assert(fs_test_exists("home/user/Maildir/new"));
+	ck_assert(fs_test_exists("home/user/Maildir/tmp"));
 	ops()->close(box);
 
 	/* an existing maildir missing subdirectories gets them */
-	ck_assert_int_eq(mkdir(path_of("m2"), 0700), 0);
-	ck_assert_int_eq(mkdir(path_of("m2/cur"), 0700), 0);
+	ck_assert_int_eq(mkdir(fs_test_path("m2"), 0700), 0);
+	ck_assert_int_eq(mkdir(fs_test_path("m2/cur"), 0700), 0);
 	WRITE_STR("m2/cur/1.M1P1.h:2,S", "x\n");
 	box = open_box(pool, "m2", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
 	ck_assert_uint_eq(ops()->message_count(box), 1);
-	ck_assert(exists("m2/new"));
-	ck_assert(exists("m2/tmp"));
+	ck_assert(fs_test_exists("m2/new"));
+	ck_assert(fs_test_exists("m2/tmp"));
 	ops()->close(box);
 	pool_destroy(pool);
 }
@@ -448,12 +396,12 @@ START_TEST(snapshot_order_and_new_to_cur)
 	WRITE_STR("md/cur/1700000002.M000000P1.host:2,", "also second\n");
 	WRITE_STR("md/cur/1700000003.M1P1.host,W=7:2,RS", "last\r\n\r\n");
 	WRITE_STR("md/cur/.hidden", "not a message\n");
-	ck_assert_int_eq(mkdir(path_of("md/cur/subdir"), 0700), 0);
-	ck_assert_int_eq(symlink("/etc/passwd", path_of("md/cur/9.M1P1.link")), 0);
+	ck_assert_int_eq(mkdir(fs_test_path("md/cur/subdir"), 0700), 0);
+	ck_assert_int_eq(symlink("/etc/passwd", fs_test_path("md/cur/9.M1P1.link")), 0);
 	/* no time in the name: mtime decides */
 	WRITE_STR("md/cur/oldest:2,", "first\n");
 	struct timespec times[2] = { { 1600000000, 0 }, { 1600000000, 0 } };
-	ck_assert_int_eq(utimensat(AT_FDCWD, path_of("md/cur/oldest:2,"), times, 0), 0);
+	ck_assert_int_eq(utimensat(AT_FDCWD, fs_test_path("md/cur/oldest:2,"), times, 0), 0);
 
 	pool_t *pool = pool_create();
 	struct error err;
@@ -472,8 +420,8 @@ START_TEST(snapshot_order_and_new_to_cur)
 	ck_assert_ptr_null(ops()->message_info(box, 5));
 
 	/* the new/ message moved to cur/ with the standard info */
-	ck_assert(!exists("md/new/1700000002.M000007P1.host"));
-	ck_assert(exists("md/cur/1700000002.M000007P1.host:2,"));
+	ck_assert(!fs_test_exists("md/new/1700000002.M000007P1.host"));
+	ck_assert(fs_test_exists("md/cur/1700000002.M000007P1.host:2,"));
 	char buf[256];
 	size_t n = read_message(box, 3, buf, sizeof(buf));
 	ck_assert_uint_eq(n, 6);
@@ -491,7 +439,7 @@ START_TEST(second_open_is_in_use)
 	struct storage_mailbox *box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
 	struct stat st;
-	ck_assert_int_eq(stat(path_of("md/roost-pop3.lock"), &st), 0);
+	ck_assert_int_eq(stat(fs_test_path("md/roost-pop3.lock"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 
 	pool_t *pool2 = pool_create();
@@ -553,7 +501,7 @@ START_TEST(sizes_match_wire_size)
 	 * change a computed size; the listed size stays the cached one. */
 	for (int i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "md/cur/170000000%d.M1P1.h:2,S", i);
-		ck_assert_int_eq(truncate(path_of(name), 0), 0);
+		ck_assert_int_eq(truncate(fs_test_path(name), 0), 0);
 	}
 	box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
@@ -626,7 +574,7 @@ END_TEST
 START_TEST(cache_versions)
 {
 	pool_t *pool = pool_create();
-	const char *path = path_of(MAILDIR_SIZE_CACHE_NAME);
+	const char *path = fs_test_path(MAILDIR_SIZE_CACHE_NAME);
 	uint64_t size;
 	WRITE_STR(MAILDIR_SIZE_CACHE_NAME, MAILDIR_SIZE_CACHE_HEADER "\na 1\n");
 	struct maildir_size_cache *c = maildir_size_cache_read(pool, path);
@@ -670,12 +618,12 @@ START_TEST(commit_deletes_marked_only)
 	ck_assert_int_eq(ops()->commit_deletions(box, deleted, &err), 0);
 	ops()->close(box);
 
-	ck_assert(!exists("md/cur/1700000001.M1P1.h:2,S"));
-	ck_assert(exists("md/cur/1700000002.M1P1.h:2,S"));
-	ck_assert(!exists("md/cur/1700000003.M1P1.h:2,"));
-	ck_assert(exists("md/cur/1700000004.M1P1.h:2,"));
-	ck_assert(exists("md/new/1700000000.M1P1.late"));
-	ck_assert(exists("md/cur/1700000002.M2P1.late:2,S"));
+	ck_assert(!fs_test_exists("md/cur/1700000001.M1P1.h:2,S"));
+	ck_assert(fs_test_exists("md/cur/1700000002.M1P1.h:2,S"));
+	ck_assert(!fs_test_exists("md/cur/1700000003.M1P1.h:2,"));
+	ck_assert(fs_test_exists("md/cur/1700000004.M1P1.h:2,"));
+	ck_assert(fs_test_exists("md/new/1700000000.M1P1.late"));
+	ck_assert(fs_test_exists("md/cur/1700000002.M2P1.late:2,S"));
 
 	/* nothing marked: nothing happens */
 	box = open_box(pool, "md", &err);
@@ -684,7 +632,7 @@ START_TEST(commit_deletes_marked_only)
 	bool none[4] = { false, false, false, false };
 	ck_assert_int_eq(ops()->commit_deletions(box, none, &err), 0);
 	ops()->close(box);
-	ck_assert(exists("md/cur/1700000002.M1P1.h:2,S"));
+	ck_assert(fs_test_exists("md/cur/1700000002.M1P1.h:2,S"));
 	pool_destroy(pool);
 }
 END_TEST
@@ -700,10 +648,12 @@ START_TEST(flag_rename_followed)
 	ck_assert_msg(box != NULL, "%s", err.message);
 
 	/* an IMAP client flags both while the POP3 session runs */
-	ck_assert_int_eq(rename(path_of("md/cur/1700000001.M1P1.h:2,"),
-				path_of("md/cur/1700000001.M1P1.h:2,RS")), 0);
-	ck_assert_int_eq(rename(path_of("md/cur/1700000002.M1P1.h:2,"),
-				path_of("md/cur/1700000002.M1P1.h:2,S")), 0);
+	ck_assert_int_eq(rename(fs_test_path("md/cur/1700000001.M1P1.h:2,"),
+				fs_test_path("md/cur/1700000001.M1P1.h:2,RS")),
+			 0);
+	ck_assert_int_eq(rename(fs_test_path("md/cur/1700000002.M1P1.h:2,"),
+				fs_test_path("md/cur/1700000002.M1P1.h:2,S")),
+			 0);
 	char buf[64];
 	size_t n = read_message(box, 0, buf, sizeof(buf));
 	ck_assert_uint_eq(n, 6);
@@ -712,8 +662,8 @@ START_TEST(flag_rename_followed)
 
 	bool deleted[2] = { true, true };
 	ck_assert_int_eq(ops()->commit_deletions(box, deleted, &err), 0);
-	ck_assert(!exists("md/cur/1700000001.M1P1.h:2,RS"));
-	ck_assert(!exists("md/cur/1700000002.M1P1.h:2,S"));
+	ck_assert(!fs_test_exists("md/cur/1700000001.M1P1.h:2,RS"));
+	ck_assert(!fs_test_exists("md/cur/1700000002.M1P1.h:2,S"));
 	ops()->close(box);
 	pool_destroy(pool);
 }
@@ -728,7 +678,8 @@ START_TEST(vanished_message)
 	struct error err;
 	struct storage_mailbox *box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
-	ck_assert_int_eq(unlink(path_of("md/cur/1700000001.M1P1.h:2,")), 0);
+	ck_assert_int_eq(unlink(fs_test_path("md/cur/1700000001.M1P1.h:2,")),
+			 0);
 
 	error_clear(&err);
 	ck_assert_ptr_null(ops()->message_open(box, 0, &err));
@@ -739,7 +690,7 @@ START_TEST(vanished_message)
 	/* already gone counts as deleted */
 	bool deleted[2] = { true, true };
 	ck_assert_int_eq(ops()->commit_deletions(box, deleted, &err), 0);
-	ck_assert(!exists("md/cur/1700000002.M1P1.h:2,"));
+	ck_assert(!fs_test_exists("md/cur/1700000002.M1P1.h:2,"));
 	ops()->close(box);
 	pool_destroy(pool);
 }
@@ -756,16 +707,17 @@ START_TEST(commit_failure_keeps_going)
 	struct storage_mailbox *box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
 	/* a directory under the message's name cannot be unlinked */
-	ck_assert_int_eq(unlink(path_of("md/cur/1700000001.M1P1.h:2,")), 0);
-	ck_assert_int_eq(mkdir(path_of("md/cur/1700000001.M1P1.h:2,"), 0700), 0);
+	ck_assert_int_eq(unlink(fs_test_path("md/cur/1700000001.M1P1.h:2,")),
+			 0);
+	ck_assert_int_eq(mkdir(fs_test_path("md/cur/1700000001.M1P1.h:2,"), 0700), 0);
 
 	bool deleted[3] = { true, false, true };
 	error_clear(&err);
 	ck_assert_int_eq(ops()->commit_deletions(box, deleted, &err), -1);
 	ck_assert_int_eq(err.kind, ERROR_TEMP);
 	ck_assert_ptr_nonnull(strstr(err.message, "1 of 2"));
-	ck_assert(exists("md/cur/1700000002.M1P1.h:2,"));
-	ck_assert(!exists("md/cur/1700000003.M1P1.h:2,"));
+	ck_assert(fs_test_exists("md/cur/1700000002.M1P1.h:2,"));
+	ck_assert(!fs_test_exists("md/cur/1700000003.M1P1.h:2,"));
 	ops()->close(box);
 	pool_destroy(pool);
 }
@@ -791,8 +743,8 @@ START_TEST(duplicate_base_names)
 	ck_assert_msg(box != NULL, "%s", err.message);
 	unsigned count = ops()->message_count(box);
 	ck_assert_uint_eq(count, 7);
-	ck_assert(exists("md/new/1700000006.M1P1.h"));
-	ck_assert(exists("md/cur/1700000005.M1P1.h:2,"));
+	ck_assert(fs_test_exists("md/new/1700000006.M1P1.h"));
+	ck_assert(fs_test_exists("md/cur/1700000005.M1P1.h:2,"));
 
 	/* unique UIDLs; remember which content got which */
 	char uidls[7][MAILDIR_UIDL_MAX + 1];
@@ -816,14 +768,16 @@ START_TEST(duplicate_base_names)
 
 	/* the same UIDL for the same message in the next session, even
 	 * after a flag change renamed one of the twins */
-	ck_assert_int_eq(rename(path_of("md/cur/1700000005.M1P1.h:2,S"),
-				path_of("md/cur/1700000005.M1P1.h:2,RS")), 0);
+	ck_assert_int_eq(rename(fs_test_path("md/cur/1700000005.M1P1.h:2,S"),
+				fs_test_path("md/cur/1700000005.M1P1.h:2,RS")),
+			 0);
 	box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
 	ck_assert_uint_eq(ops()->message_count(box), count);
 	/* renamed during the session: the inode tells the twins apart */
-	ck_assert_int_eq(rename(path_of("md/cur/1700000005.M1P1.h:2,RS"),
-				path_of("md/cur/1700000005.M1P1.h:2,FRS")), 0);
+	ck_assert_int_eq(rename(fs_test_path("md/cur/1700000005.M1P1.h:2,RS"),
+				fs_test_path("md/cur/1700000005.M1P1.h:2,FRS")),
+			 0);
 	for (unsigned i = 0; i < count; i++) {
 		int j = find_uidl(box, uidls[i]);
 		ck_assert_int_ge(j, 0);
@@ -840,8 +794,8 @@ START_TEST(duplicate_base_names)
 	deleted[twin] = true;
 	ck_assert_int_eq(ops()->commit_deletions(box, deleted, &err), 0);
 	ops()->close(box);
-	ck_assert_int_eq(exists("md/new/1700000006.M1P1.h") +
-			 exists("md/cur/1700000006.M1P1.h:2,"), 1);
+	ck_assert_int_eq(fs_test_exists("md/new/1700000006.M1P1.h") +
+			 fs_test_exists("md/cur/1700000006.M1P1.h:2,"), 1);
 	pool_destroy(pool);
 }
 END_TEST
@@ -1130,7 +1084,7 @@ static struct storage_mailbox *open_box_opt(pool_t *pool, const char *rel,
 					    const char *opt, struct error *err)
 {
 	char loc[4200];
-	snprintf(loc, sizeof(loc), "%s%s", path_of(rel), opt);
+	snprintf(loc, sizeof(loc), "%s%s", fs_test_path(rel), opt);
 	error_clear(err);
 	return ops()->open(pool, loc, &test_user, err);
 }
@@ -1263,7 +1217,7 @@ START_TEST(dovecot_basename_option)
 	ops()->close(box);
 
 	/* explicit default */
-	rm_rf(path_of("md/roost-sizes"));
+	fs_test_remove_tree(fs_test_path("md/roost-sizes"));
 	box = open_box_opt(pool, "md", ":uidl=dovecot", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
 	ck_assert_str_eq(ops()->message_info(box, 3)->uidl, "migrated-0042");
@@ -1311,8 +1265,8 @@ START_TEST(dovecot_damaged_file_never_fails)
 	ops()->close(box);
 
 	/* not a regular file */
-	ck_assert_int_eq(unlink(path_of("md/dovecot-uidlist")), 0);
-	ck_assert_int_eq(mkdir(path_of("md/dovecot-uidlist"), 0700), 0);
+	ck_assert_int_eq(unlink(fs_test_path("md/dovecot-uidlist")), 0);
+	ck_assert_int_eq(mkdir(fs_test_path("md/dovecot-uidlist"), 0700), 0);
 	box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
 	ck_assert_str_eq(ops()->message_info(box, 0)->uidl, "1700000001.M1P1.h");
@@ -1366,9 +1320,9 @@ START_TEST(dovecot_uidls_stay_unique)
 	deleted[t] = true;
 	ck_assert_int_eq(ops()->commit_deletions(box, deleted, &err), 0);
 	ops()->close(box);
-	ck_assert_int_eq(exists("md/cur/1700000004.M1P1.h:2,S") +
-			 exists("md/cur/1700000004.M1P1.h:2,") +
-			 exists("md/new/1700000004.M1P1.h"), 1);
+	ck_assert_int_eq(fs_test_exists("md/cur/1700000004.M1P1.h:2,S") +
+			 fs_test_exists("md/cur/1700000004.M1P1.h:2,") +
+			 fs_test_exists("md/new/1700000004.M1P1.h"), 1);
 	pool_destroy(pool);
 }
 END_TEST
@@ -1571,10 +1525,11 @@ START_TEST(courier_and_dovecot_precedence)
 	ops()->close(box);
 
 	/* a damaged Courier file costs its UIDLs, never the session */
-	unlink(path_of("md/dovecot-uidlist"));
+	unlink(fs_test_path("md/dovecot-uidlist"));
 	static const char damaged[] =
 		"/3 4 1\n1600000001.M1P7.courier:2,S 5 1:1:0\0x\n";
-	write_file("md/courierpop3dsizelist", damaged, sizeof(damaged) - 1);
+	fs_test_write_file("md/courierpop3dsizelist", damaged,
+			   sizeof(damaged) - 1);
 	box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
 	ck_assert_str_eq(ops()->message_info(box, 0)->uidl,
@@ -1641,7 +1596,7 @@ START_TEST(listing_roundtrip)
 	listing_test_key(&key);
 	struct error err;
 	error_clear(&err);
-	ck_assert_int_eq(maildir_listing_write(path_of("md/" MAILDIR_LISTING_CACHE_NAME),
+	ck_assert_int_eq(maildir_listing_write(fs_test_path("md/" MAILDIR_LISTING_CACHE_NAME),
 					       &key, listing_test_entries,
 					       LISTING_TEST_COUNT, &err), 1);
 	pool_t *pool = pool_create();
@@ -1718,7 +1673,7 @@ static bool listing_damaged_parses(const char *old, const char *new_text,
 	listing_test_key(&key);
 	struct error err;
 	error_clear(&err);
-	ck_assert_int_eq(maildir_listing_write(path_of("md/" MAILDIR_LISTING_CACHE_NAME),
+	ck_assert_int_eq(maildir_listing_write(fs_test_path("md/" MAILDIR_LISTING_CACHE_NAME),
 					       &key, listing_test_entries,
 					       LISTING_TEST_COUNT, &err), 1);
 	size_t len;
@@ -1789,7 +1744,7 @@ START_TEST(listing_used_and_invalidated)
 	ck_assert_msg(box != NULL, "%s", err.message);
 	ck_assert_uint_eq(ops()->message_count(box), 3);
 	ops()->close(box);
-	ck_assert(exists("md/" MAILDIR_LISTING_CACHE_NAME));
+	ck_assert(fs_test_exists("md/" MAILDIR_LISTING_CACHE_NAME));
 
 	/* tamper with a stored UIDL: only the cache can report it */
 	size_t len;
@@ -1813,7 +1768,8 @@ START_TEST(listing_used_and_invalidated)
 
 	/* a delivery and a removal behind the module's back */
 	WRITE_STR("md/new/1700000004.M1P1.h", "fourth\n");
-	ck_assert_int_eq(unlink(path_of("md/cur/1700000003.M1P1.h:2,")), 0);
+	ck_assert_int_eq(unlink(fs_test_path("md/cur/1700000003.M1P1.h:2,")),
+			 0);
 	box = open_box(pool, "md", &err);
 	ck_assert_msg(box != NULL, "%s", err.message);
 	ck_assert_uint_eq(ops()->message_count(box), 3);
@@ -1836,7 +1792,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("size-cache");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fs_test_teardown);
 	tcase_add_test(tc, cache_missing_and_roundtrip);
 	tcase_add_test(tc, cache_corrupt_lines);
 	tcase_add_test(tc, cache_prune_and_atomic_rewrite);
@@ -1845,7 +1801,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("storage");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fs_test_teardown);
 	tcase_add_test(tc, module_descriptor);
 	tcase_add_test(tc, open_creates_maildir);
 	tcase_add_test(tc, snapshot_order_and_new_to_cur);
@@ -1864,7 +1820,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("listing-cache");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fs_test_teardown);
 	/* listing_used_and_invalidated waits out the dirty window */
 	tcase_set_timeout(tc, 4 * MAILDIR_LISTING_DIRTY_SECS + 10);
 	tcase_add_test(tc, listing_roundtrip);
@@ -1874,7 +1830,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dovecot-uidlist");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fs_test_teardown);
 	tcase_add_test(tc, dovecot_parse_v3);
 	tcase_add_test(tc, dovecot_parse_v1);
 	tcase_add_test(tc, dovecot_parse_malformed_lines);
@@ -1887,7 +1843,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("courierpop3dsizelist");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fs_test_teardown);
 	tcase_add_test(tc, courier_parse_v3);
 	tcase_add_test(tc, courier_parse_damage);
 	tcase_add_test(tc, courier_uidls_in_session);

@@ -9,9 +9,10 @@
 #include "mbox/mbox-index.h"
 #include "mbox/mbox-location.h"
 #include "mbox/mbox-mailbox.h"
+#include "fs-test-util.h"
+#include "mbox-test-util.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -23,108 +24,22 @@
 
 extern const struct roost_module roost_module;
 
-static char tmpdir[64];
 static const struct storage_ops *ops;
 
-#define MAX_MSGS 16
 /* A location whose index can be neither read nor written: every open is
  * a full parse, the reference the index must agree with. */
 #define NO_INDEX ":index=/nonexistent/roost-test-index"
 #define FORGED_UIDL "forged-by-the-test"
 
-struct box_contents {
-	unsigned count;
-	char *data[MAX_MSGS];
-	size_t len[MAX_MSGS];
-	uint64_t size[MAX_MSGS];
-	char uidl[MAX_MSGS][MBOX_UIDL_MAX + 1];
-};
-
 /* ---- helpers ---- */
-
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char sub[4096];
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static void setup(void)
 {
 	ck_assert_int_ge(sodium_init(), 0);
-	strcpy(tmpdir, "/tmp/test-mbox-index-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	fs_test_setup("/tmp/test-mbox-index-XXXXXX");
 	ops = roost_module.ops;
 	if (getenv("TEST_DEBUG") != NULL)
 		log_set_debug(true);
-}
-
-static void teardown(void)
-{
-	rm_rf(tmpdir);
-}
-
-static char *path_of(const char *rel)
-{
-	static char buf[4][4096];
-	static int next;
-	char *p = buf[next++ % 4];
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, rel);
-	return p;
-}
-
-static char *read_whole(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *data = malloc((1 << 20) + 1);
-	size_t n = fread(data, 1, 1 << 20, f);
-	fclose(f);
-	data[n] = '\0';
-	*len_r = n;
-	return data;
-}
-
-static void write_file(const char *rel, const void *data, size_t len)
-{
-	int fd = open(path_of(rel), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
-
-static void append_file(const char *rel, const char *s)
-{
-	int fd = open(path_of(rel), O_WRONLY | O_APPEND);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	close(fd);
-}
-
-static void copy_data(const char *name)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", MBOX_TEST_DATA, name);
-	size_t len;
-	char *data = read_whole(path, &len);
-	write_file("mbox", data, len);
-	free(data);
-}
-
-static bool exists(const char *rel)
-{
-	struct stat st;
-	return lstat(path_of(rel), &st) == 0;
 }
 
 /* Waits until the mbox's last change is old enough for an index to be
@@ -133,7 +48,7 @@ static bool exists(const char *rel)
 static void settle(void)
 {
 	struct stat st;
-	ck_assert_int_eq(stat(path_of("mbox"), &st), 0);
+	ck_assert_int_eq(stat(fs_test_path("mbox"), &st), 0);
 	for (;;) {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -145,73 +60,19 @@ static void settle(void)
 	}
 }
 
-static struct storage_mailbox *open_box(pool_t *pool, const char *opts,
-					struct error *err)
+/* mbox_test_load(), and the index's temporary file must be gone. */
+static void load(struct mbox_test_contents *c, const char *opts)
 {
-	char loc[4200];
-	snprintf(loc, sizeof(loc), "%s%s", path_of("mbox"), opts);
-	struct storage_user user = { "tester", tmpdir };
-	error_clear(err);
-	return ops->open(pool, loc, &user, err);
-}
-
-static char *read_message(struct storage_mailbox *box, unsigned i,
-			  size_t *len_r)
-{
-	struct error err;
-	error_clear(&err);
-	struct storage_message_reader *r = ops->message_open(box, i, &err);
-	ck_assert_msg(r != NULL, "message_open: %s", err.message);
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-	for (;;) {
-		char buf[512];
-		ssize_t n = ops->message_read(r, buf, sizeof(buf), &err);
-		ck_assert_msg(n >= 0, "message_read: %s", err.message);
-		if (n == 0)
-			break;
-		if (len + (size_t)n > cap)
-			out = realloc(out, cap *= 2);
-		memcpy(out + len, buf, (size_t)n);
-		len += (size_t)n;
-	}
-	ops->message_close(r);
-	*len_r = len;
-	return out;
-}
-
-static void load(struct box_contents *c, const char *opts)
-{
-	pool_t *pool = pool_create();
-	struct error err;
-	struct storage_mailbox *box = open_box(pool, opts, &err);
-	ck_assert_msg(box != NULL, "open: %s", err.message);
-	memset(c, 0, sizeof(*c));
-	c->count = ops->message_count(box);
-	ck_assert_uint_le(c->count, MAX_MSGS);
-	for (unsigned i = 0; i < c->count; i++) {
-		const struct storage_message_info *info = ops->message_info(box, i);
-		c->data[i] = read_message(box, i, &c->len[i]);
-		c->size[i] = info->size;
-		strcpy(c->uidl[i], info->uidl);
-	}
-	ops->close(box);
-	pool_destroy(pool);
-	ck_assert_msg(!exists("mbox.roost-index.roost-tmp"),
+	mbox_test_load(c, opts);
+	ck_assert_msg(!fs_test_exists("mbox.roost-index.roost-tmp"),
 		      "index temporary file left behind");
 }
 
-static void free_contents(struct box_contents *c)
-{
-	for (unsigned i = 0; i < c->count; i++)
-		free(c->data[i]);
-	c->count = 0;
-}
-
 /* Same list and contents, except the UIDL of message skip_uidl (or
- * none: MAX_MSGS). */
-static void assert_same_except(const struct box_contents *a,
-			       const struct box_contents *b, unsigned skip_uidl)
+ * none: MBOX_TEST_MAX_MSGS). */
+static void assert_same_except(const struct mbox_test_contents *a,
+			       const struct mbox_test_contents *b,
+			       unsigned skip_uidl)
 {
 	ck_assert_uint_eq(a->count, b->count);
 	for (unsigned i = 0; i < a->count; i++) {
@@ -224,10 +85,10 @@ static void assert_same_except(const struct box_contents *a,
 	}
 }
 
-static void assert_same(const struct box_contents *a,
-			const struct box_contents *b)
+static void assert_same(const struct mbox_test_contents *a,
+			const struct mbox_test_contents *b)
 {
-	assert_same_except(a, b, MAX_MSGS);
+	assert_same_except(a, b, MBOX_TEST_MAX_MSGS);
 }
 
 /* Rewrites the index through decode/encode: the given message gets the
@@ -243,8 +104,9 @@ static unsigned forge_index_uid(unsigned from_end, bool drop_uid,
 	struct mbox_scan scan;
 	struct mbox_index_stamp stamp;
 	const char *why = "";
-	ck_assert_msg(mbox_index_read(path_of("mbox.roost-index"), pool, &scan,
-				      &stamp, &why), "index unusable: %s", why);
+	ck_assert_msg(mbox_index_read(fs_test_path("mbox.roost-index"), pool,
+				      &scan, &stamp, &why),
+		      "index unusable: %s", why);
 	ck_assert_uint_ge(scan.count, from_end);
 	unsigned msg = (unsigned)scan.count - from_end;
 	scan.x_uidls[msg] = FORGED_UIDL;
@@ -255,7 +117,7 @@ static unsigned forge_index_uid(unsigned from_end, bool drop_uid,
 	struct buffer out;
 	buffer_init(&out);
 	mbox_index_encode(&scan, &stamp, &out);
-	write_file("mbox.roost-index", out.data, out.len);
+	fs_test_write_file("mbox.roost-index", out.data, out.len);
 	buffer_free(&out);
 	mbox_scan_free(&scan);
 	pool_destroy(pool);
@@ -272,10 +134,10 @@ static unsigned forge_index(unsigned from_end,
 static void make_index(void)
 {
 	settle();
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load(&c, "");
-	free_contents(&c);
-	ck_assert_msg(exists("mbox.roost-index"), "no index written");
+	mbox_test_free_contents(&c);
+	ck_assert_msg(fs_test_exists("mbox.roost-index"), "no index written");
 }
 
 /* ---- round trip and validity ---- */
@@ -284,15 +146,15 @@ static void make_index(void)
 static void assert_round_trip(const char *data_name, const char *opts,
 			      unsigned forge_from_end)
 {
-	struct box_contents full, indexed;
+	struct mbox_test_contents full, indexed;
 	char opts_no_index[512];
 	snprintf(opts_no_index, sizeof(opts_no_index), "%s%s", opts, NO_INDEX);
-	copy_data(data_name);
+	mbox_test_copy_data(data_name);
 	load(&full, opts_no_index);
 	make_index();
 	load(&indexed, opts);
 	assert_same(&full, &indexed);
-	free_contents(&indexed);
+	mbox_test_free_contents(&indexed);
 
 	/* proof that the index, not the mbox, was read: a forged X-UIDL */
 	/* with reuse_xuidl, the X-UIDL alone makes the UIDL */
@@ -302,9 +164,9 @@ static void assert_round_trip(const char *data_name, const char *opts,
 	load(&indexed, opts);
 	ck_assert_str_ne(indexed.uidl[forged], full.uidl[forged]);
 	assert_same_except(&full, &indexed, forged);
-	free_contents(&indexed);
-	free_contents(&full);
-	unlink(path_of("mbox.roost-index"));
+	mbox_test_free_contents(&indexed);
+	mbox_test_free_contents(&full);
+	unlink(fs_test_path("mbox.roost-index"));
 }
 
 START_TEST(index_round_trip)
@@ -323,16 +185,16 @@ END_TEST
 
 START_TEST(index_option_puts_it_elsewhere)
 {
-	copy_data("x-uidl.mbox");
+	mbox_test_copy_data("x-uidl.mbox");
 	settle();
-	struct box_contents c;
+	struct mbox_test_contents c;
 	char opts[256];
-	snprintf(opts, sizeof(opts), ":index=%s", path_of("elsewhere"));
+	snprintf(opts, sizeof(opts), ":index=%s", fs_test_path("elsewhere"));
 	load(&c, opts);
-	free_contents(&c);
-	ck_assert(exists("elsewhere"));
-	ck_assert(!exists("mbox.roost-index"));
-	ck_assert(!exists("elsewhere.roost-tmp"));
+	mbox_test_free_contents(&c);
+	ck_assert(fs_test_exists("elsewhere"));
+	ck_assert(!fs_test_exists("mbox.roost-index"));
+	ck_assert(!fs_test_exists("elsewhere.roost-tmp"));
 }
 END_TEST
 
@@ -368,18 +230,18 @@ static void edit_racy(struct mbox_index_stamp *s)
 }
 
 /* An index that is not usable must give exactly a full parse's list. */
-static void assert_ignored(const struct box_contents *full)
+static void assert_ignored(const struct mbox_test_contents *full)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load(&c, "");
 	assert_same(full, &c);
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 
 START_TEST(index_stale_or_damaged_is_ignored)
 {
-	struct box_contents full;
-	copy_data("x-uidl.mbox");
+	struct mbox_test_contents full;
+	mbox_test_copy_data("x-uidl.mbox");
 	load(&full, NO_INDEX);
 	make_index();
 	void (*edits[])(struct mbox_index_stamp *) = {
@@ -397,24 +259,24 @@ START_TEST(index_stale_or_damaged_is_ignored)
 	make_index();
 	forge_index(1, NULL);
 	size_t len;
-	char *good = read_whole(path_of("mbox.roost-index"), &len);
+	char *good = fs_test_read_whole(fs_test_path("mbox.roost-index"), &len);
 	for (size_t i = 0; i < len; i += 7) {
 		good[i] ^= 0x20;
-		write_file("mbox.roost-index", good, len);
+		fs_test_write_file("mbox.roost-index", good, len);
 		good[i] ^= 0x20;
 		assert_ignored(&full);
 	}
 	for (size_t cut = 0; cut < len; cut += 13) {
-		write_file("mbox.roost-index", good, cut);
+		fs_test_write_file("mbox.roost-index", good, cut);
 		assert_ignored(&full);
 	}
 	good[8] ^= 0x02;   /* the version's low byte */
 	crypto_generichash((unsigned char *)good + len - 32, 32,
 			   (unsigned char *)good, len - 32, NULL, 0);
-	write_file("mbox.roost-index", good, len);
+	fs_test_write_file("mbox.roost-index", good, len);
 	assert_ignored(&full);
 	free(good);
-	free_contents(&full);
+	mbox_test_free_contents(&full);
 }
 END_TEST
 
@@ -422,20 +284,20 @@ END_TEST
  * gives are rejected even under a valid checksum. */
 START_TEST(index_decode_rejects_inconsistent_content)
 {
-	copy_data("dovecot-rewritten.mbox");
+	mbox_test_copy_data("dovecot-rewritten.mbox");
 	make_index();
 	pool_t *pool = pool_create();
 	struct mbox_scan scan;
 	struct mbox_index_stamp stamp;
 	const char *why = "";
-	ck_assert(mbox_index_read(path_of("mbox.roost-index"), pool, &scan,
+	ck_assert(mbox_index_read(fs_test_path("mbox.roost-index"), pool, &scan,
 				  &stamp, &why));
 	ck_assert(scan.dovecot);
 	ck_assert_uint_ge(scan.count, 3);
 	for (int which = 0; which < 9; which++) {
 		struct mbox_scan bad = scan;
-		struct mbox_msg msgs[MAX_MSGS];
-		uint32_t uids[MAX_MSGS];
+		struct mbox_msg msgs[MBOX_TEST_MAX_MSGS];
+		uint32_t uids[MBOX_TEST_MAX_MSGS];
 		memcpy(msgs, scan.msgs, scan.count * sizeof(*msgs));
 		memcpy(uids, scan.uids, scan.count * sizeof(*uids));
 		bad.msgs = msgs;
@@ -478,6 +340,153 @@ START_TEST(index_decode_rejects_inconsistent_content)
 }
 END_TEST
 
+/* A scan no small test mailbox gives: offsets beyond 4 GiB, a POP3 size
+ * below the content length (Dovecot's hidden headers), the largest size
+ * the content allows, X-UIDs near 2^32, an X-UIDL. Valid for the
+ * decoder's checks; gap is the first message's From_ offset. */
+static struct mbox_msg big_msgs[2];
+static const char *big_x_uidls[2] = { NULL, "abc" };
+static uint32_t big_uids[2] = { 100000, 4000000000u };
+
+static void big_scan(struct mbox_scan *scan, struct mbox_index_stamp *stamp,
+		     uint64_t gap)
+{
+	memset(scan, 0, sizeof(*scan));
+	memset(stamp, 0, sizeof(*stamp));
+	memset(big_msgs, 0, sizeof(big_msgs));
+	struct mbox_msg *m = big_msgs;
+	m[0].from_offset = gap;
+	m[0].content_offset = gap + 60;
+	m[0].content_end = m[0].content_offset + 3000000000u;
+	m[0].end_offset = m[0].content_end + 1;
+	m[0].info.size = 3000000000u - 40;
+	m[0].hash[0] = 0xaa;
+	m[1].from_offset = m[0].end_offset;
+	m[1].content_offset = m[1].from_offset + 45;
+	m[1].content_end = m[1].content_offset + 10;
+	m[1].end_offset = m[1].content_end + 1;
+	m[1].info.size = 2 * 10 + 2;
+	m[1].hash[15] = 0x55;
+	scan->msgs = big_msgs;
+	scan->x_uidls = big_x_uidls;
+	scan->uids = big_uids;
+	scan->count = scan->cap = 2;
+	scan->dovecot = true;
+	scan->mode_final = true;
+	scan->dovecot_uidvalidity = 7;
+	scan->dovecot_uid_last = 4000000000u;
+	scan->resume.offset = m[1].from_offset;
+	scan->resume.msg_index = 1;
+	scan->resume.dc_prev_uid = big_uids[0];
+	scan->segment_count = 1;
+	scan->segments[0].end = m[1].end_offset;
+	scan->segments[0].hash[3] = 0x33;
+	stamp->size = m[1].end_offset;
+	stamp->dev = 1;
+	stamp->ino = 2;
+	stamp->mtime.tv_sec = 1000;
+	stamp->ctime.tv_sec = 1000;
+	stamp->written.tv_sec = 2000;
+}
+
+/* The format stores differences (mbox-index.c): values of every width
+ * come back exactly, and encoding what was decoded gives the same
+ * bytes. */
+START_TEST(index_large_values_round_trip)
+{
+	uint64_t gaps[] = { 0, 5000000000ull };
+	for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		struct mbox_scan scan, dec;
+		struct mbox_index_stamp stamp, dec_stamp;
+		big_scan(&scan, &stamp, gaps[g]);
+		struct buffer out, again;
+		buffer_init(&out);
+		buffer_init(&again);
+		mbox_index_encode(&scan, &stamp, &out);
+		pool_t *pool = pool_create();
+		const char *why = "";
+		ck_assert_msg(mbox_index_decode(out.data, out.len, pool, &dec,
+						&dec_stamp, &why),
+			      "rejected: %s", why);
+		ck_assert_uint_eq(dec.count, 2);
+		for (size_t i = 0; i < 2; i++) {
+			const struct mbox_msg *a = &big_msgs[i], *b = &dec.msgs[i];
+			ck_assert_uint_eq(a->from_offset, b->from_offset);
+			ck_assert_uint_eq(a->content_offset, b->content_offset);
+			ck_assert_uint_eq(a->content_end, b->content_end);
+			ck_assert_uint_eq(a->end_offset, b->end_offset);
+			ck_assert_uint_eq(a->info.size, b->info.size);
+			ck_assert_mem_eq(a->hash, b->hash, MBOX_HASH_BYTES);
+			ck_assert_uint_eq(big_uids[i], dec.uids[i]);
+		}
+		ck_assert_ptr_null(dec.x_uidls[0]);
+		ck_assert_str_eq(dec.x_uidls[1], "abc");
+		ck_assert_uint_eq(dec_stamp.size, stamp.size);
+		mbox_index_encode(&dec, &dec_stamp, &again);
+		ck_assert_uint_eq(again.len, out.len);
+		ck_assert_mem_eq(again.data, out.data, out.len);
+		mbox_scan_free(&dec);
+		pool_destroy(pool);
+		buffer_free(&out);
+		buffer_free(&again);
+	}
+}
+END_TEST
+
+/* One encoding per index: a number written longer than it needs to be,
+ * or one beyond 64 bits, is rejected under a valid checksum. */
+START_TEST(index_rejects_overlong_numbers)
+{
+	/* mbox-index.c's layout: the header, one segment, then the first
+	 * message's first number (its From_ offset, 0 here: one byte) */
+	const size_t first_number = 116 + 8 + MBOX_FILE_HASH_BYTES;
+	static const struct {
+		const char *bytes;
+		size_t len;
+		bool ok;
+	} numbers[] = {
+		{ "\x00", 1, true },                /* the encoder's */
+		{ "\x80\x00", 2, false },           /* 0, too long */
+		{ "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 10, false },
+		{ "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11, false },
+	};
+	struct mbox_scan scan;
+	struct mbox_index_stamp stamp;
+	big_scan(&scan, &stamp, 0);
+	struct buffer out;
+	buffer_init(&out);
+	mbox_index_encode(&scan, &stamp, &out);
+	ck_assert_uint_eq((unsigned char)out.data[first_number], 0);
+	for (size_t n = 0; n < sizeof(numbers) / sizeof(numbers[0]); n++) {
+		struct buffer edited;
+		buffer_init(&edited);
+		buffer_append(&edited, out.data, first_number);
+		buffer_append(&edited, numbers[n].bytes, numbers[n].len);
+		buffer_append(&edited, out.data + first_number + 1,
+			      out.len - 32 - first_number - 1);
+		unsigned char *trailer =
+			(unsigned char *)buffer_append_space(&edited, 32);
+		crypto_generichash(trailer, 32,
+				   (const unsigned char *)edited.data,
+				   edited.len, NULL, 0);
+		buffer_append_space_used(&edited, 32);
+		pool_t *pool = pool_create();
+		struct mbox_scan dec;
+		struct mbox_index_stamp dec_stamp;
+		const char *why = "";
+		bool ok = mbox_index_decode(edited.data, edited.len, pool, &dec,
+					    &dec_stamp, &why);
+		ck_assert_msg(ok == numbers[n].ok, "number %zu: %s", n,
+			      ok ? "accepted" : why);
+		if (ok)
+			mbox_scan_free(&dec);
+		pool_destroy(pool);
+		buffer_free(&edited);
+	}
+	buffer_free(&out);
+}
+END_TEST
+
 /* ---- appends ---- */
 
 /* Index, append, then compare with a full parse; the next-to-last
@@ -487,29 +496,30 @@ END_TEST
 static void assert_append(const char *initial, size_t initial_len,
 			  const char *appended, const char *opts)
 {
-	write_file("mbox", initial, initial_len);
+	fs_test_write_file("mbox", initial, initial_len);
 	make_index();
 	pool_t *pool = pool_create();
 	struct mbox_scan scan;
 	struct mbox_index_stamp stamp;
 	const char *why = "";
-	ck_assert(mbox_index_read(path_of("mbox.roost-index"), pool, &scan,
+	ck_assert(mbox_index_read(fs_test_path("mbox.roost-index"), pool, &scan,
 				  &stamp, &why));
-	unsigned forged = scan.count >= 2 ? forge_index(2, NULL) : MAX_MSGS;
+	unsigned forged = scan.count >= 2 ? forge_index(2, NULL)
+					  : MBOX_TEST_MAX_MSGS;
 	mbox_scan_free(&scan);
 	pool_destroy(pool);
-	append_file("mbox", appended);
-	struct box_contents full, tail;
+	fs_test_append_file("mbox", appended);
+	struct mbox_test_contents full, tail;
 	char opts_no_index[512];
 	snprintf(opts_no_index, sizeof(opts_no_index), "%s%s", opts, NO_INDEX);
 	load(&full, opts_no_index);
 	load(&tail, opts);
-	if (forged < MAX_MSGS)
+	if (forged < MBOX_TEST_MAX_MSGS)
 		ck_assert_str_ne(tail.uidl[forged], full.uidl[forged]);
 	assert_same_except(&full, &tail, forged);
-	free_contents(&full);
-	free_contents(&tail);
-	unlink(path_of("mbox.roost-index"));
+	mbox_test_free_contents(&full);
+	mbox_test_free_contents(&tail);
+	unlink(fs_test_path("mbox.roost-index"));
 }
 
 static void assert_append_data(const char *name, const char *appended,
@@ -518,7 +528,7 @@ static void assert_append_data(const char *name, const char *appended,
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", MBOX_TEST_DATA, name);
 	size_t len;
-	char *data = read_whole(path, &len);
+	char *data = fs_test_read_whole(path, &len);
 	assert_append(data, len, appended, opts);
 	free(data);
 }
@@ -549,11 +559,11 @@ END_TEST
 
 START_TEST(append_rewrites_index_when_settled)
 {
-	copy_data("x-uidl.mbox");
+	mbox_test_copy_data("x-uidl.mbox");
 	make_index();
-	append_file("mbox", NEW_MAIL);
+	fs_test_append_file("mbox", NEW_MAIL);
 	settle();
-	struct box_contents a, b;
+	struct mbox_test_contents a, b;
 	load(&a, "");
 	ck_assert_uint_eq(a.count, 5);
 	/* the new index covers the append: forging it shows it is used */
@@ -561,8 +571,8 @@ START_TEST(append_rewrites_index_when_settled)
 	load(&b, "");
 	ck_assert_str_eq(b.uidl[4], FORGED_UIDL);
 	assert_same_except(&a, &b, 4);
-	free_contents(&a);
-	free_contents(&b);
+	mbox_test_free_contents(&a);
+	mbox_test_free_contents(&b);
 }
 END_TEST
 
@@ -571,27 +581,27 @@ END_TEST
 START_TEST(commit_after_index_keeps_mail_byte_exact)
 {
 	size_t orig_len;
-	copy_data("x-uidl.mbox");
-	char *orig = read_whole(path_of("mbox"), &orig_len);
+	mbox_test_copy_data("x-uidl.mbox");
+	char *orig = fs_test_read_whole(fs_test_path("mbox"), &orig_len);
 	make_index();
-	append_file("mbox", NEW_MAIL);
+	fs_test_append_file("mbox", NEW_MAIL);
 	pool_t *pool = pool_create();
 	struct error err;
-	struct storage_mailbox *box = open_box(pool, "", &err);
+	struct storage_mailbox *box = mbox_test_open(pool, "", &err);
 	ck_assert_ptr_nonnull(box);
 	ck_assert_uint_eq(ops->message_count(box), 5);
 	/* appended during the session: kept, never listed */
 	static const char late[] = "From late@example.org Tue Jan  2 11:00:00 2024\n"
 		"Subject: late\n\nlate\n\n";
-	append_file("mbox", late);
+	fs_test_append_file("mbox", late);
 	bool deleted[5] = { true, false, false, true, false };
 	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), 0);
 	ops->close(box);
 	pool_destroy(pool);
-	ck_assert_msg(!exists("mbox.roost-index"), "stale index kept");
+	ck_assert_msg(!fs_test_exists("mbox.roost-index"), "stale index kept");
 
 	size_t len;
-	char *now = read_whole(path_of("mbox"), &len);
+	char *now = fs_test_read_whole(fs_test_path("mbox"), &len);
 	const char *m2 = strstr(orig, "From b@");
 	const char *m4 = strstr(orig, "From d@");
 	size_t kept = (size_t)(m4 - m2);
@@ -609,29 +619,29 @@ END_TEST
  * read) makes the commit refuse, leaving the file as it is. */
 static void assert_refused_after_change(uint64_t change_at)
 {
-	copy_data("x-uidl.mbox");
+	mbox_test_copy_data("x-uidl.mbox");
 	make_index();
-	append_file("mbox", NEW_MAIL);
+	fs_test_append_file("mbox", NEW_MAIL);
 	pool_t *pool = pool_create();
 	struct error err;
-	struct storage_mailbox *box = open_box(pool, "", &err);
+	struct storage_mailbox *box = mbox_test_open(pool, "", &err);
 	ck_assert_ptr_nonnull(box);
 	ck_assert_uint_eq(ops->message_count(box), 5);
-	int fd = open(path_of("mbox"), O_WRONLY);
+	int fd = open(fs_test_path("mbox"), O_WRONLY);
 	ck_assert_int_eq(pwrite(fd, "#", 1, (off_t)change_at), 1);
 	close(fd);
 	size_t before_len, after_len;
-	char *before = read_whole(path_of("mbox"), &before_len);
+	char *before = fs_test_read_whole(fs_test_path("mbox"), &before_len);
 	bool deleted[5] = { false, true, false, false, false };
 	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), -1);
 	ck_assert_int_eq(err.kind, ERROR_TEMP);
 	ck_assert_ptr_nonnull(strstr(err.message, "nothing deleted"));
 	ops->close(box);
 	pool_destroy(pool);
-	char *after = read_whole(path_of("mbox"), &after_len);
+	char *after = fs_test_read_whole(fs_test_path("mbox"), &after_len);
 	ck_assert_uint_eq(after_len, before_len);
 	ck_assert(memcmp(after, before, after_len) == 0);
-	ck_assert(!exists("mbox.roost-new"));
+	ck_assert(!fs_test_exists("mbox.roost-new"));
 	free(before);
 	free(after);
 }
@@ -641,7 +651,7 @@ START_TEST(commit_after_index_refuses_changed_file)
 	size_t len;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/x-uidl.mbox", MBOX_TEST_DATA);
-	char *orig = read_whole(path, &len);
+	char *orig = fs_test_read_whole(path, &len);
 	free(orig);
 	assert_refused_after_change(20);             /* the index's part */
 	assert_refused_after_change(len + 30);       /* the tail's part */
@@ -652,21 +662,21 @@ END_TEST
  * the ctime tells, and the session reads the file as it is. */
 START_TEST(same_size_rewrite_with_old_mtime_is_noticed)
 {
-	copy_data("x-uidl.mbox");
+	mbox_test_copy_data("x-uidl.mbox");
 	make_index();
 	struct stat st;
-	ck_assert_int_eq(stat(path_of("mbox"), &st), 0);
-	int fd = open(path_of("mbox"), O_WRONLY);
+	ck_assert_int_eq(stat(fs_test_path("mbox"), &st), 0);
+	int fd = open(fs_test_path("mbox"), O_WRONLY);
 	ck_assert_int_eq(pwrite(fd, "Z", 1, 60), 1);   /* in message 1 */
 	struct timespec times[2] = { st.st_atim, st.st_mtim };
 	ck_assert_int_eq(futimens(fd, times), 0);
 	close(fd);
-	struct box_contents full, c;
+	struct mbox_test_contents full, c;
 	load(&full, NO_INDEX);
 	load(&c, "");
 	assert_same(&full, &c);
-	free_contents(&full);
-	free_contents(&c);
+	mbox_test_free_contents(&full);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
@@ -674,7 +684,7 @@ static Suite *mbox_index_suite(void)
 {
 	Suite *s = suite_create("mbox-index");
 	TCase *tc = tcase_create("mbox-index");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fs_test_teardown);
 	/* each index written waits for MBOX_INDEX_RACY_SECS */
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, index_round_trip);
@@ -682,6 +692,8 @@ static Suite *mbox_index_suite(void)
 	tcase_add_test(tc, index_option_must_be_absolute);
 	tcase_add_test(tc, index_stale_or_damaged_is_ignored);
 	tcase_add_test(tc, index_decode_rejects_inconsistent_content);
+	tcase_add_test(tc, index_large_values_round_trip);
+	tcase_add_test(tc, index_rejects_overlong_numbers);
 	tcase_add_test(tc, append_parses_tail_like_full_parse);
 	tcase_add_test(tc, append_rewrites_index_when_settled);
 	tcase_add_test(tc, commit_after_index_keeps_mail_byte_exact);

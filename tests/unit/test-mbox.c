@@ -10,9 +10,10 @@
 #include "mbox/mbox-uidl.h"
 #include "mbox/mbox-location.h"
 #include "mbox/mbox-lock.h"
+#include "fs-test-util.h"
+#include "mbox-test-util.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,189 +29,48 @@
 
 extern const struct roost_module roost_module;
 
-static char tmpdir[64];
 static const struct storage_ops *ops;
 
-#define MAX_MSGS 16
-
-struct box_contents {
-	unsigned count;
-	char *data[MAX_MSGS];
-	size_t len[MAX_MSGS];
-	uint64_t size[MAX_MSGS];
-	char uidl[MAX_MSGS][MBOX_UIDL_MAX + 1];
-};
-
 /* ---- helpers ---- */
-
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char sub[4096];
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static void setup(void)
 {
 	ck_assert_int_ge(sodium_init(), 0);
-	strcpy(tmpdir, "/tmp/test-mbox-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	fs_test_setup("/tmp/test-mbox-XXXXXX");
 	ops = roost_module.ops;
-}
-
-static void teardown(void)
-{
-	rm_rf(tmpdir);
-}
-
-static char *path_of(const char *rel)
-{
-	static char buf[4][4096];
-	static int next;
-	char *p = buf[next++ % 4];
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, rel);
-	return p;
-}
-
-static char *read_whole(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *data = malloc((1 << 20) + 1);
-	size_t n = fread(data, 1, 1 << 20, f);
-	fclose(f);
-	data[n] = '\0';   /* for strstr() on text files */
-	*len_r = n;
-	return data;
-}
-
-static char *read_data(const char *name, size_t *len_r)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", MBOX_TEST_DATA, name);
-	return read_whole(path, len_r);
-}
-
-static void write_file(const char *rel, const void *data, size_t len)
-{
-	int fd = open(path_of(rel), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
-
-static void append_file(const char *rel, const char *s)
-{
-	int fd = open(path_of(rel), O_WRONLY | O_APPEND);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	close(fd);
-}
-
-static void copy_data(const char *name)
-{
-	size_t len;
-	char *data = read_data(name, &len);
-	write_file("mbox", data, len);
-	free(data);
-}
-
-static bool exists(const char *rel)
-{
-	struct stat st;
-	return lstat(path_of(rel), &st) == 0;
 }
 
 static void assert_no_leftovers(void)
 {
-	ck_assert_msg(!exists("mbox.lock"), "dotlock left behind");
-	ck_assert_msg(!exists("mbox.roost-lk"), "dotlock temp file left behind");
-	ck_assert_msg(!exists("mbox.roost-new"), "commit temp file left behind");
+	ck_assert_msg(!fs_test_exists("mbox.lock"), "dotlock left behind");
+	ck_assert_msg(!fs_test_exists("mbox.roost-lk"),
+		      "dotlock temp file left behind");
+	ck_assert_msg(!fs_test_exists("mbox.roost-new"),
+		      "commit temp file left behind");
 }
 
-static struct storage_mailbox *open_box(pool_t *pool, const char *opts,
-					struct error *err)
+/* mbox_test_load(), then checks each size against message_wire_size()
+ * of what the reader yields (in a mailbox Dovecot served, as Dovecot
+ * counts: without the CRLF RETR adds to an unterminated last line), each
+ * UIDL, and that no lock or temporary file is left. */
+static void load_mode(struct mbox_test_contents *c, const char *opts,
+		      bool dovecot)
 {
-	char loc[4200];
-	snprintf(loc, sizeof(loc), "%s%s", path_of("mbox"), opts);
-	struct storage_user user = { "tester", tmpdir };
-	error_clear(err);
-	return ops->open(pool, loc, &user, err);
-}
-
-static char *read_message(struct storage_mailbox *box, unsigned i,
-			  size_t *len_r)
-{
-	struct error err;
-	error_clear(&err);
-	struct storage_message_reader *r = ops->message_open(box, i, &err);
-	ck_assert_msg(r != NULL, "message_open: %s", err.message);
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-	for (;;) {
-		char buf[7];   /* small and odd: exercises the reader's buffer */
-		ssize_t n = ops->message_read(r, buf, sizeof(buf), &err);
-		ck_assert_msg(n >= 0, "message_read: %s", err.message);
-		if (n == 0)
-			break;
-		if (len + (size_t)n > cap)
-			out = realloc(out, cap *= 2);
-		memcpy(out + len, buf, (size_t)n);
-		len += (size_t)n;
-	}
-	ops->message_close(r);
-	*len_r = len;
-	return out;
-}
-
-/* Opens tmpdir/mbox, reads every message, checks each size against
- * message_wire_size() of what the reader yields (in a mailbox Dovecot
- * served, as Dovecot counts: without the CRLF RETR adds to an
- * unterminated last line), closes. */
-static void load_mode(struct box_contents *c, const char *opts, bool dovecot)
-{
-	pool_t *pool = pool_create();
-	struct error err;
-	struct storage_mailbox *box = open_box(pool, opts, &err);
-	ck_assert_msg(box != NULL, "open: %s", err.message);
-	memset(c, 0, sizeof(*c));
-	c->count = ops->message_count(box);
-	ck_assert_uint_le(c->count, MAX_MSGS);
+	mbox_test_load(c, opts);
 	for (unsigned i = 0; i < c->count; i++) {
-		const struct storage_message_info *info = ops->message_info(box, i);
-		c->data[i] = read_message(box, i, &c->len[i]);
-		c->size[i] = info->size;
 		uint64_t wire = message_wire_size(c->data[i], c->len[i]);
 		if (dovecot && c->len[i] > 0 && c->data[i][c->len[i] - 1] != '\n')
 			wire -= 2;
-		ck_assert_uint_eq(info->size, wire);
-		ck_assert(storage_uidl_is_valid(info->uidl, strlen(info->uidl)));
-		strcpy(c->uidl[i], info->uidl);
+		ck_assert_uint_eq(c->size[i], wire);
+		const char *uidl = c->uidl[i];
+		ck_assert(storage_uidl_is_valid(uidl, strlen(uidl)));
 	}
-	ops->close(box);
-	pool_destroy(pool);
 	assert_no_leftovers();
 }
 
-static void load(struct box_contents *c, const char *opts)
+static void load(struct mbox_test_contents *c, const char *opts)
 {
 	load_mode(c, opts, false);
-}
-
-static void free_contents(struct box_contents *c)
-{
-	for (unsigned i = 0; i < c->count; i++)
-		free(c->data[i]);
 }
 
 #define ASSERT_MSG(c, i, lit) do { \
@@ -219,9 +79,9 @@ static void free_contents(struct box_contents *c)
 			      "message %d content differs", (int)(i)); \
 	} while (0)
 
-static void load_data(struct box_contents *c, const char *name)
+static void load_data(struct mbox_test_contents *c, const char *name)
 {
-	copy_data(name);
+	mbox_test_copy_data(name);
 	load(c, "");
 }
 
@@ -229,105 +89,105 @@ static void load_data(struct box_contents *c, const char *name)
 
 START_TEST(parse_separators)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "separators.mbox");
 	ck_assert_uint_eq(c.count, 3);
 	ASSERT_MSG(&c, 0, "Subject: one\n\nbody one\nFrom here is not a separator\n");
 	ASSERT_MSG(&c, 1, "Subject: two\n\nbody two\n\n");
 	ASSERT_MSG(&c, 2, "Subject: three\n\nbody three\n");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(parse_quoting)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "quoting.mbox");
 	ck_assert_uint_eq(c.count, 1);
 	ASSERT_MSG(&c, 0, "Subject: quoting\n\nFrom mboxo\n>From mboxrd\n"
 		   ">>>From deep\n>Fromage\n> From spaced\nFrom\n>From\n");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(parse_no_trailing_blank)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "no-trailing-blank.mbox");
 	ck_assert_uint_eq(c.count, 2);
 	ASSERT_MSG(&c, 0, "Subject: first\n\nfirst body\n");
 	ASSERT_MSG(&c, 1, "Subject: last\n\nlast body, no blank line after it\n");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(parse_no_final_newline)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "no-final-newline.mbox");
 	ck_assert_uint_eq(c.count, 1);
 	ASSERT_MSG(&c, 0, "Subject: nonl\n\nfirst\nlast line without newline");
 	/* one CR per LF, and a CRLF after the unterminated last line */
 	ck_assert_uint_eq(c.size[0], c.len[0] + 3 + 2);
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(parse_crlf)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "crlf.mbox");
 	ck_assert_uint_eq(c.count, 2);
 	ASSERT_MSG(&c, 0, "Subject: crlf one\r\n\r\nline\r\nFrom quoted\r\n");
 	ASSERT_MSG(&c, 1, "Subject: crlf two\r\n\r\nend\r\n");
 	ck_assert_uint_eq(c.size[0], c.len[0]);
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(parse_binary)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "binary.mbox");
 	ck_assert_uint_eq(c.count, 1);
 	ASSERT_MSG(&c, 0, "Subject: bin\n\nNUL\0byte and \xff\xfe\x80 high\n"
 		   "\0\nlone\rcr\n");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(parse_preamble)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "preamble.mbox");
 	ck_assert_uint_eq(c.count, 1);
 	ASSERT_MSG(&c, 0, "Subject: after preamble\n\nbody\n");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(parse_empty_and_missing)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "empty.mbox");
 	ck_assert_uint_eq(c.count, 0);
-	unlink(path_of("mbox"));
+	unlink(fs_test_path("mbox"));
 	load(&c, "");
 	ck_assert_uint_eq(c.count, 0);
-	ck_assert_msg(!exists("mbox"), "a missing mbox must not be created");
+	ck_assert_msg(!fs_test_exists("mbox"), "a missing mbox must not be created");
 }
 END_TEST
 
 /* The parser's result must not depend on how the input is cut. */
 struct collect {
-	struct mbox_message msgs[MAX_MSGS];
+	struct mbox_message msgs[MBOX_TEST_MAX_MSGS];
 	unsigned count;
 };
 
 static void collect_cb(void *context, const struct mbox_message *m)
 {
 	struct collect *c = context;
-	ck_assert_uint_lt(c->count, MAX_MSGS);
+	ck_assert_uint_lt(c->count, MBOX_TEST_MAX_MSGS);
 	c->msgs[c->count++] = *m;
 }
 
@@ -337,7 +197,7 @@ static void assert_chunking_invariant(const char *const *names, size_t count,
 {
 	for (size_t f = 0; f < count; f++) {
 		size_t len;
-		char *data = read_data(names[f], &len);
+		char *data = mbox_test_read_data(names[f], &len);
 		struct mbox_parser *p = malloc(sizeof(*p));
 		struct collect whole, bytes;
 		memset(&whole, 0, sizeof(whole));
@@ -387,7 +247,7 @@ END_TEST
 
 START_TEST(uidl_x_uidl_reuse_and_duplicates)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_data(&c, "x-uidl.mbox");
 	ck_assert_uint_eq(c.count, 4);
 	ck_assert_str_eq(c.uidl[0], "3b5f2a1c9d8e7f60a1b2c3d4e5f60718");
@@ -397,7 +257,7 @@ START_TEST(uidl_x_uidl_reuse_and_duplicates)
 	ck_assert_uint_eq(strspn(c.uidl[2], "0123456789abcdef"), 32);
 	ck_assert_uint_eq(strlen(c.uidl[3]), 32);
 	ck_assert_str_ne(c.uidl[2], c.uidl[3]);
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
@@ -437,14 +297,14 @@ static bool deleted_for(unsigned count, unsigned which, bool *deleted)
 
 START_TEST(uidl_stable_after_delete_and_append)
 {
-	struct box_contents before, after;
-	copy_data("separators.mbox");
+	struct mbox_test_contents before, after;
+	mbox_test_copy_data("separators.mbox");
 	load(&before, "");
 	ck_assert_uint_eq(before.count, 3);
 
 	pool_t *pool = pool_create();
 	struct error err;
-	struct storage_mailbox *box = open_box(pool, "", &err);
+	struct storage_mailbox *box = mbox_test_open(pool, "", &err);
 	ck_assert_ptr_nonnull(box);
 	bool deleted[3];
 	deleted_for(3, 1, deleted);
@@ -453,7 +313,7 @@ START_TEST(uidl_stable_after_delete_and_append)
 	pool_destroy(pool);
 	assert_no_leftovers();
 
-	append_file("mbox", "From new@example.org Tue Jan  2 10:00:00 2024\n"
+	fs_test_append_file("mbox", "From new@example.org Tue Jan  2 10:00:00 2024\n"
 		    "Subject: appended\n\nnew\n\n");
 	load(&after, "");
 	ck_assert_uint_eq(after.count, 3);
@@ -463,8 +323,8 @@ START_TEST(uidl_stable_after_delete_and_append)
 	ASSERT_MSG(&after, 0, "Subject: one\n\nbody one\nFrom here is not a separator\n");
 	ASSERT_MSG(&after, 1, "Subject: three\n\nbody three\n");
 	ASSERT_MSG(&after, 2, "Subject: appended\n\nnew\n");
-	free_contents(&before);
-	free_contents(&after);
+	mbox_test_free_contents(&before);
+	mbox_test_free_contents(&after);
 }
 END_TEST
 
@@ -472,31 +332,31 @@ END_TEST
  * missing line ends first: that message keeps its UIDL and size. */
 START_TEST(uidl_stable_when_append_adds_final_newline)
 {
-	struct box_contents before, after;
-	copy_data("no-final-newline.mbox");
+	struct mbox_test_contents before, after;
+	mbox_test_copy_data("no-final-newline.mbox");
 	load(&before, "");
-	append_file("mbox", "\n\nFrom new@example.org Tue Jan  2 10:00:00 2024\n"
+	fs_test_append_file("mbox", "\n\nFrom new@example.org Tue Jan  2 10:00:00 2024\n"
 		    "Subject: appended\n\nnew\n\n");
 	load(&after, "");
 	ck_assert_uint_eq(after.count, 2);
 	ck_assert_str_eq(after.uidl[0], before.uidl[0]);
 	ck_assert_uint_eq(after.size[0], before.size[0]);
 	ASSERT_MSG(&after, 0, "Subject: nonl\n\nfirst\nlast line without newline\n");
-	free_contents(&before);
-	free_contents(&after);
+	mbox_test_free_contents(&before);
+	mbox_test_free_contents(&after);
 }
 END_TEST
 
 /* ---- mailboxes Dovecot served (the data files are Dovecot 2.3.19's own
  * rewrites; the expected UIDLs and sizes are what it answered) ---- */
 
-static void load_dovecot_data(struct box_contents *c, const char *name)
+static void load_dovecot_data(struct mbox_test_contents *c, const char *name)
 {
-	copy_data(name);
+	mbox_test_copy_data(name);
 	load_mode(c, "", true);
 }
 
-static void assert_dovecot_uidls(const struct box_contents *c,
+static void assert_dovecot_uidls(const struct mbox_test_contents *c,
 				 const unsigned *uids, unsigned count,
 				 uint32_t uidvalidity)
 {
@@ -567,7 +427,7 @@ END_TEST
 
 START_TEST(dovecot_rewritten_mbox)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_dovecot_data(&c, "dovecot-rewritten.mbox");
 	static const unsigned uids[] = { 1, 2, 3, 4, 5, 6 };
 	assert_dovecot_uidls(&c, uids, 6, 0x6b032b17);
@@ -586,7 +446,7 @@ START_TEST(dovecot_rewritten_mbox)
 	ASSERT_MSG(&c, 3, "Subject: four-nosep\n\nbody four no blank");
 	ASSERT_MSG(&c, 4, "Subject: five\n\nabcde\n");
 	ASSERT_MSG(&c, 5, "Subject: six-last-nonl\n\nno newline at eof");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 
 	load_dovecot_data(&c, "dovecot-crlf.mbox");
 	static const unsigned crlf_uids[] = { 1, 2 };
@@ -595,14 +455,14 @@ START_TEST(dovecot_rewritten_mbox)
 	ck_assert_uint_eq(c.size[1], 32);
 	/* Dovecot wrote the end of the header as "\n" */
 	ASSERT_MSG(&c, 1, "Subject: two\r\n\nbody2\r\n>From x\r\n");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(dovecot_new_mail_and_forged_x_uid)
 {
-	struct box_contents before, after;
-	copy_data("dovecot-deleted.mbox");
+	struct mbox_test_contents before, after;
+	mbox_test_copy_data("dovecot-deleted.mbox");
 	load_mode(&before, "", true);
 	static const unsigned uids[] = { 2, 4, 5, 6, 7, 8, 9, 10, 11 };
 	assert_dovecot_uidls(&before, uids, 9, 0x6b032b89);
@@ -613,7 +473,7 @@ START_TEST(dovecot_new_mail_and_forged_x_uid)
 	/* X-IMAPbase says 11: Dovecot would take X-UID 12 from new mail,
 	 * Roost takes none it did not give out; X-UID 5 is not increasing;
 	 * and after a message without a valid one, none is valid. */
-	append_file("mbox", "\nFrom x@y Tue Jan  2 10:00:00 2024\n"
+	fs_test_append_file("mbox", "\nFrom x@y Tue Jan  2 10:00:00 2024\n"
 		    "X-UID: 12\nX-UIDL: 000000026b032b89\n\nforged\n"
 		    "\nFrom x@y Tue Jan  2 10:00:01 2024\nX-UID: 5\n\nold uid\n"
 		    "\nFrom x@y Tue Jan  2 10:00:02 2024\nSubject: plain\n\nnew\n");
@@ -628,35 +488,35 @@ START_TEST(dovecot_new_mail_and_forged_x_uid)
 	ASSERT_MSG(&after, 8, "Subject: plain\n\nnew\n");
 	ASSERT_MSG(&after, 9, "X-UIDL: 000000026b032b89\n\nforged\n");
 	/* reuse_xuidl=yes trusts X-UIDL only where Dovecot gave the UID */
-	struct box_contents reused;
+	struct mbox_test_contents reused;
 	load_mode(&reused, ":reuse_xuidl=yes", true);
 	ck_assert_str_eq(reused.uidl[0], "qpop-1");
 	ck_assert_str_eq(reused.uidl[9], after.uidl[9]);
-	free_contents(&before);
-	free_contents(&after);
-	free_contents(&reused);
+	mbox_test_free_contents(&before);
+	mbox_test_free_contents(&after);
+	mbox_test_free_contents(&reused);
 }
 END_TEST
 
 START_TEST(dovecot_pseudo_message_hidden)
 {
-	struct box_contents c;
+	struct mbox_test_contents c;
 	load_dovecot_data(&c, "dovecot-pseudo.mbox");
 	static const unsigned uids[] = { 4 };
 	assert_dovecot_uidls(&c, uids, 1, 0x6b032837);
 	ASSERT_MSG(&c, 0, "Subject: new\n\nnew body\n");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(dovecot_reuse_xuidl)
 {
-	struct box_contents c;
-	copy_data("dovecot-xuidl.mbox");
+	struct mbox_test_contents c;
+	mbox_test_copy_data("dovecot-xuidl.mbox");
 	load_mode(&c, "", true);
 	static const unsigned uids[] = { 1, 2, 3, 4, 5 };
 	assert_dovecot_uidls(&c, uids, 5, 0x6b032b17);
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 	load_mode(&c, ":reuse_xuidl=yes", true);
 	ck_assert_uint_eq(c.count, 5);
 	ck_assert_str_eq(c.uidl[0], "qpop-1");
@@ -664,7 +524,7 @@ START_TEST(dovecot_reuse_xuidl)
 	ck_assert_str_eq(c.uidl[2], "000000036b032b17");   /* invalid X-UIDL */
 	ck_assert_str_eq(c.uidl[3], "000000046b032b17");
 	ck_assert_str_eq(c.uidl[4], "0123456789abcdef0123456789abcdef");
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
@@ -673,7 +533,7 @@ static void commit_deleting(const char *opts, unsigned count,
 {
 	pool_t *pool = pool_create();
 	struct error err;
-	struct storage_mailbox *box = open_box(pool, opts, &err);
+	struct storage_mailbox *box = mbox_test_open(pool, opts, &err);
 	ck_assert_msg(box != NULL, "open: %s", err.message);
 	ck_assert_uint_eq(ops->message_count(box), count);
 	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), 0);
@@ -684,14 +544,14 @@ static void commit_deleting(const char *opts, unsigned count,
 
 START_TEST(dovecot_commit_keeps_metadata)
 {
-	struct box_contents before, after;
-	copy_data("dovecot-rewritten.mbox");
+	struct mbox_test_contents before, after;
+	mbox_test_copy_data("dovecot-rewritten.mbox");
 	load_mode(&before, "", true);
 	/* the first message carries X-IMAPbase */
 	bool deleted[6] = { true, false, true, false, false, false };
 	commit_deleting("", 6, deleted);
 	size_t len;
-	char *data = read_whole(path_of("mbox"), &len);
+	char *data = fs_test_read_whole(fs_test_path("mbox"), &len);
 	ck_assert_mem_eq(data, "From MAILER_DAEMON  ", 20);
 	ck_assert_ptr_nonnull(strstr(data, "\nX-IMAP: 1795369751 0000000006\n"));
 	ck_assert_ptr_nonnull(strstr(data, "FOLDER INTERNAL DATA"));
@@ -706,25 +566,25 @@ START_TEST(dovecot_commit_keeps_metadata)
 		ck_assert_uint_eq(after.len[j], before.len[i]);
 		j++;
 	}
-	free_contents(&after);
+	mbox_test_free_contents(&after);
 
 	/* the pseudo-message is never listed, so never deleted */
 	bool all[4] = { true, true, true, true };
 	commit_deleting("", 4, all);
-	data = read_whole(path_of("mbox"), &len);
+	data = fs_test_read_whole(fs_test_path("mbox"), &len);
 	ck_assert_mem_eq(data, "From MAILER_DAEMON  ", 20);
 	ck_assert_uint_eq(strstr(data, "\nFrom ") == NULL, 1);
 	free(data);
 	load_mode(&after, "", true);
 	ck_assert_uint_eq(after.count, 0);
-	append_file("mbox", "From new@example.org Tue Jan  2 10:00:00 2024\n"
+	fs_test_append_file("mbox", "From new@example.org Tue Jan  2 10:00:00 2024\n"
 		    "Subject: appended\n\nnew\n\n");
 	load_mode(&after, "", true);
 	ck_assert_uint_eq(after.count, 1);
 	ck_assert_uint_eq(strlen(after.uidl[0]), 32);
 	ASSERT_MSG(&after, 0, "Subject: appended\n\nnew\n");
-	free_contents(&after);
-	free_contents(&before);
+	mbox_test_free_contents(&after);
+	mbox_test_free_contents(&before);
 }
 END_TEST
 
@@ -745,21 +605,21 @@ END_TEST
 START_TEST(commit_keeps_mail_appended_after_open)
 {
 	size_t orig_len;
-	char *orig = read_data("x-uidl.mbox", &orig_len);
-	write_file("mbox", orig, orig_len);
+	char *orig = mbox_test_read_data("x-uidl.mbox", &orig_len);
+	fs_test_write_file("mbox", orig, orig_len);
 	struct stat st0;
-	ck_assert_int_eq(chmod(path_of("mbox"), 0640), 0);
-	ck_assert_int_eq(stat(path_of("mbox"), &st0), 0);
+	ck_assert_int_eq(chmod(fs_test_path("mbox"), 0640), 0);
+	ck_assert_int_eq(stat(fs_test_path("mbox"), &st0), 0);
 
 	pool_t *pool = pool_create();
 	struct error err;
-	struct storage_mailbox *box = open_box(pool, "", &err);
+	struct storage_mailbox *box = mbox_test_open(pool, "", &err);
 	ck_assert_ptr_nonnull(box);
 	ck_assert_uint_eq(ops->message_count(box), 4);
 	static const char appended[] =
 		"From late@example.org Tue Jan  2 10:00:00 2024\n"
 		"Subject: late\n\n>From quoted\nlate \0body\n\n";
-	int fd = open(path_of("mbox"), O_WRONLY | O_APPEND);
+	int fd = open(fs_test_path("mbox"), O_WRONLY | O_APPEND);
 	ck_assert_int_eq(write(fd, appended, sizeof(appended) - 1),
 			 (ssize_t)sizeof(appended) - 1);
 	close(fd);
@@ -771,7 +631,7 @@ START_TEST(commit_keeps_mail_appended_after_open)
 
 	/* expected: messages 2 and 3 byte for byte, then the appended one */
 	size_t len;
-	char *now = read_whole(path_of("mbox"), &len);
+	char *now = fs_test_read_whole(fs_test_path("mbox"), &len);
 	const char *m2 = strstr(orig, "From b@");
 	const char *m4 = strstr(orig, "From d@");
 	size_t kept = (size_t)(m4 - m2);
@@ -779,7 +639,7 @@ START_TEST(commit_keeps_mail_appended_after_open)
 	ck_assert(memcmp(now, m2, kept) == 0);
 	ck_assert(memcmp(now + kept, appended, sizeof(appended) - 1) == 0);
 	struct stat st;
-	ck_assert_int_eq(stat(path_of("mbox"), &st), 0);
+	ck_assert_int_eq(stat(fs_test_path("mbox"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0640);
 	ck_assert_uint_ne(st.st_ino, st0.st_ino);
 	free(now);
@@ -789,17 +649,17 @@ END_TEST
 
 START_TEST(commit_delete_all_leaves_empty_file)
 {
-	copy_data("separators.mbox");
+	mbox_test_copy_data("separators.mbox");
 	pool_t *pool = pool_create();
 	struct error err;
-	struct storage_mailbox *box = open_box(pool, "", &err);
+	struct storage_mailbox *box = mbox_test_open(pool, "", &err);
 	ck_assert_ptr_nonnull(box);
 	bool deleted[3] = { true, true, true };
 	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), 0);
 	ops->close(box);
 	pool_destroy(pool);
 	struct stat st;
-	ck_assert_int_eq(stat(path_of("mbox"), &st), 0);
+	ck_assert_int_eq(stat(fs_test_path("mbox"), &st), 0);
 	ck_assert_int_eq(st.st_size, 0);
 	assert_no_leftovers();
 }
@@ -807,14 +667,14 @@ END_TEST
 
 static void assert_commit_refused_after(void (*change)(void))
 {
-	copy_data("separators.mbox");
+	mbox_test_copy_data("separators.mbox");
 	pool_t *pool = pool_create();
 	struct error err;
-	struct storage_mailbox *box = open_box(pool, "", &err);
+	struct storage_mailbox *box = mbox_test_open(pool, "", &err);
 	ck_assert_ptr_nonnull(box);
 	change();
 	size_t before_len;
-	char *before = read_whole(path_of("mbox"), &before_len);
+	char *before = fs_test_read_whole(fs_test_path("mbox"), &before_len);
 	bool deleted[3] = { true, false, false };
 	ck_assert_int_eq(ops->commit_deletions(box, deleted, &err), -1);
 	ck_assert_int_eq(err.kind, ERROR_TEMP);
@@ -823,7 +683,7 @@ static void assert_commit_refused_after(void (*change)(void))
 	ops->close(box);
 	pool_destroy(pool);
 	size_t after_len;
-	char *after = read_whole(path_of("mbox"), &after_len);
+	char *after = fs_test_read_whole(fs_test_path("mbox"), &after_len);
 	ck_assert_uint_eq(after_len, before_len);
 	ck_assert(memcmp(after, before, after_len) == 0);
 	assert_no_leftovers();
@@ -833,29 +693,30 @@ static void assert_commit_refused_after(void (*change)(void))
 
 static void change_in_place(void)
 {
-	int fd = open(path_of("mbox"), O_WRONLY);
+	int fd = open(fs_test_path("mbox"), O_WRONLY);
 	ck_assert_int_eq(pwrite(fd, "X", 1, 60), 1);   /* same size */
 	close(fd);
 }
 
 static void change_truncate(void)
 {
-	ck_assert_int_eq(truncate(path_of("mbox"), 100), 0);
+	ck_assert_int_eq(truncate(fs_test_path("mbox"), 100), 0);
 }
 
 static void change_replace(void)
 {
 	size_t len;
-	char *data = read_whole(path_of("mbox"), &len);
-	write_file("other", data, len);
-	ck_assert_int_eq(rename(path_of("other"), path_of("mbox")), 0);
+	char *data = fs_test_read_whole(fs_test_path("mbox"), &len);
+	fs_test_write_file("other", data, len);
+	ck_assert_int_eq(rename(fs_test_path("other"), fs_test_path("mbox")),
+			 0);
 	free(data);
 }
 
 static void change_rewrite_then_append(void)
 {
 	change_in_place();
-	append_file("mbox", "From x@y Mon Jan  1 10:00:00 2024\n\nappended\n");
+	fs_test_append_file("mbox", "From x@y Mon Jan  1 10:00:00 2024\n\nappended\n");
 }
 
 START_TEST(commit_refuses_changed_mailbox)
@@ -869,13 +730,13 @@ END_TEST
 
 START_TEST(commit_removes_leftovers_on_open)
 {
-	copy_data("separators.mbox");
-	write_file("mbox.roost-new", "half a mailbox", 14);
-	write_file("mbox.roost-lk", "12345\n", 6);
-	struct box_contents c;
+	mbox_test_copy_data("separators.mbox");
+	fs_test_write_file("mbox.roost-new", "half a mailbox", 14);
+	fs_test_write_file("mbox.roost-lk", "12345\n", 6);
+	struct mbox_test_contents c;
 	load(&c, "");   /* asserts no leftovers */
 	ck_assert_uint_eq(c.count, 3);
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
@@ -891,40 +752,41 @@ static double elapsed_since(const struct timespec *t0)
 
 START_TEST(lock_dotlock_held_times_out)
 {
-	copy_data("separators.mbox");
+	mbox_test_copy_data("separators.mbox");
 	/* a live process that is not us: the Check parent */
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getppid());
-	write_file("mbox.lock", pid, (size_t)n);
+	fs_test_write_file("mbox.lock", pid, (size_t)n);
 	pool_t *pool = pool_create();
 	struct error err;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct storage_mailbox *box = open_box(pool, ":lock_timeout=300ms", &err);
+	struct storage_mailbox *box = mbox_test_open(pool, ":lock_timeout=300ms",
+						     &err);
 	double took = elapsed_since(&t0);
 	ck_assert_ptr_null(box);
 	ck_assert_int_eq(err.kind, ERROR_TEMP);
 	ck_assert_msg(strstr(err.message, "dotlock") != NULL, "%s", err.message);
 	ck_assert_msg(took >= 0.29 && took < 5, "waited %.2fs", took);
 	/* someone else's lock stays; ours are all gone */
-	ck_assert(exists("mbox.lock"));
-	ck_assert(!exists("mbox.roost-lk"));
+	ck_assert(fs_test_exists("mbox.lock"));
+	ck_assert(!fs_test_exists("mbox.roost-lk"));
 	pool_destroy(pool);
 
 	/* fcntl only: the dotlock does not matter */
 	pool = pool_create();
-	box = open_box(pool, ":lock=fcntl:lock_timeout=300ms", &err);
+	box = mbox_test_open(pool, ":lock=fcntl:lock_timeout=300ms", &err);
 	ck_assert_msg(box != NULL, "open: %s", err.message);
 	ck_assert_uint_eq(ops->message_count(box), 3);
 	ops->close(box);
 	pool_destroy(pool);
-	ck_assert(exists("mbox.lock"));
+	ck_assert(fs_test_exists("mbox.lock"));
 }
 END_TEST
 
 START_TEST(lock_stale_dotlock_taken_over)
 {
-	copy_data("separators.mbox");
+	mbox_test_copy_data("separators.mbox");
 	/* a dead PID */
 	pid_t child = fork();
 	ck_assert_int_ge(child, 0);
@@ -933,35 +795,36 @@ START_TEST(lock_stale_dotlock_taken_over)
 	ck_assert_int_eq(waitpid(child, NULL, 0), child);
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)child);
-	write_file("mbox.lock", pid, (size_t)n);
-	struct box_contents c;
+	fs_test_write_file("mbox.lock", pid, (size_t)n);
+	struct mbox_test_contents c;
 	load(&c, ":lock=dotlock:lock_timeout=5s");   /* asserts lock is gone */
 	ck_assert_uint_eq(c.count, 3);
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 
 	/* no PID, but older than MBOX_DOTLOCK_STALE_SECS */
-	write_file("mbox.lock", "", 0);
+	fs_test_write_file("mbox.lock", "", 0);
 	struct timespec old[2] = {
 		{ time(NULL) - MBOX_DOTLOCK_STALE_SECS - 10, 0 },
 		{ time(NULL) - MBOX_DOTLOCK_STALE_SECS - 10, 0 },
 	};
-	ck_assert_int_eq(utimensat(AT_FDCWD, path_of("mbox.lock"), old, 0), 0);
+	ck_assert_int_eq(utimensat(AT_FDCWD, fs_test_path("mbox.lock"), old, 0),
+			 0);
 	load(&c, ":lock=dotlock:lock_timeout=5s");
 	ck_assert_uint_eq(c.count, 3);
-	free_contents(&c);
+	mbox_test_free_contents(&c);
 }
 END_TEST
 
 START_TEST(lock_fcntl_held_times_out)
 {
-	copy_data("separators.mbox");
+	mbox_test_copy_data("separators.mbox");
 	int to_child[2], to_parent[2];
 	ck_assert_int_eq(pipe(to_child), 0);
 	ck_assert_int_eq(pipe(to_parent), 0);
 	pid_t child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
-		int fd = open(path_of("mbox"), O_RDWR);
+		int fd = open(fs_test_path("mbox"), O_RDWR);
 		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 		char c = fcntl(fd, F_SETLK, &fl) == 0 ? 'y' : 'n';
 		if (write(to_parent[1], &c, 1) != 1 ||
@@ -977,7 +840,8 @@ START_TEST(lock_fcntl_held_times_out)
 	struct error err;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct storage_mailbox *box = open_box(pool, ":lock_timeout=200ms", &err);
+	struct storage_mailbox *box = mbox_test_open(pool, ":lock_timeout=200ms",
+						     &err);
 	double took = elapsed_since(&t0);
 	ck_assert_ptr_null(box);
 	ck_assert_int_eq(err.kind, ERROR_TEMP);
@@ -987,34 +851,34 @@ START_TEST(lock_fcntl_held_times_out)
 	assert_no_leftovers();
 	pool_destroy(pool);
 
-	struct box_contents bc;
+	struct mbox_test_contents bc;
 	load(&bc, ":lock=dotlock");
 	ck_assert_uint_eq(bc.count, 3);
-	free_contents(&bc);
+	mbox_test_free_contents(&bc);
 
 	ck_assert_int_eq(write(to_child[1], "x", 1), 1);
 	ck_assert_int_eq(waitpid(child, NULL, 0), child);
 	load(&bc, ":lock=fcntl+dotlock:lock_timeout=1s");
 	ck_assert_uint_eq(bc.count, 3);
-	free_contents(&bc);
+	mbox_test_free_contents(&bc);
 }
 END_TEST
 
 START_TEST(lock_session_in_use)
 {
-	copy_data("separators.mbox");
+	mbox_test_copy_data("separators.mbox");
 	pool_t *p1 = pool_create(), *p2 = pool_create();
 	struct error err;
-	struct storage_mailbox *b1 = open_box(p1, "", &err);
+	struct storage_mailbox *b1 = mbox_test_open(p1, "", &err);
 	ck_assert_ptr_nonnull(b1);
-	ck_assert_ptr_null(open_box(p2, "", &err));
+	ck_assert_ptr_null(mbox_test_open(p2, "", &err));
 	ck_assert_int_eq(err.kind, ERROR_IN_USE);
 	/* delivery locks are not held during the session */
-	ck_assert(!exists("mbox.lock"));
+	ck_assert(!fs_test_exists("mbox.lock"));
 	pid_t child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
-		int fd = open(path_of("mbox"), O_RDWR);
+		int fd = open(fs_test_path("mbox"), O_RDWR);
 		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 		_exit(fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 1);
 	}
@@ -1023,7 +887,7 @@ START_TEST(lock_session_in_use)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "an MDA could not fcntl-lock the mbox during a session");
 	ops->close(b1);
-	struct storage_mailbox *b2 = open_box(p2, "", &err);
+	struct storage_mailbox *b2 = mbox_test_open(p2, "", &err);
 	ck_assert_ptr_nonnull(b2);
 	ops->close(b2);
 	pool_destroy(p1);
@@ -1086,7 +950,7 @@ static Suite *mbox_suite(void)
 {
 	Suite *s = suite_create("mbox");
 	TCase *tc = tcase_create("mbox");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fs_test_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, parse_separators);
 	tcase_add_test(tc, parse_quoting);
