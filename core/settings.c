@@ -50,7 +50,11 @@ const struct config_setting_def settings_root_defs[] = {
 	/* TLS 1.2 and 1.3 only, AEAD ciphers only, forward-secret key
 	 * exchange only (no RSA key transport: ROBOT), server's order: what
 	 * testssl.sh rates clean (issue 9). Every POP3 client still in use
-	 * speaks TLS 1.2 (RFC 8314 requires it). */
+	 * speaks TLS 1.2 (RFC 8314 requires it). X25519 before the NIST
+	 * curves and AES-128 before AES-256 (as Mozilla's recommended
+	 * configurations order them): a full handshake costs the server and
+	 * the client 20-35 % less CPU than with GnuTLS's SECP256R1 and
+	 * AES-256-GCM/SHA-384 first (contrib/bench, issue 8). */
 	ROOT_DEF("ssl_priority", CONFIG_TYPE_STRING, ssl_priority,
 		 SETTINGS_SSL_PRIORITY_DEFAULT),
 	ROOT_DEF("ssl_exempt_loopback", CONFIG_TYPE_BOOL, ssl_exempt_loopback,

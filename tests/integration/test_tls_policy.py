@@ -76,6 +76,19 @@ def modern_clients_are_served():
 
 
 @R.test
+def server_prefers_x25519_and_aes128():
+    """A client with GnuTLS's defaults lists SECP256R1 and AES-256 first;
+    the server's order (cheaper for both sides) wins."""
+    for starttls in (False, True):
+        rc, out = gnutls("NORMAL", starttls)
+        rt.assert_eq(rc, 0, "handshake with NORMAL: %s" % out)
+        m = re.search(r"- Description: (\S+)", out)
+        desc = m.group(1) if m else ""
+        rt.assert_true("ECDHE-X25519" in desc and "AES-128-GCM" in desc,
+                       "negotiated %r (want X25519 and AES-128-GCM)" % desc)
+
+
+@R.test
 def old_and_weak_clients_are_refused():
     for starttls in (False, True):
         where = "STLS" if starttls else "POP3S"
