@@ -292,6 +292,12 @@ static int copy_mailbox(struct commit_state *c, struct mbox_lock *lock,
 	if (ret < 0)
 		return -1;
 	if (pos < box->snapshot_size || changed) {
+		/* The index describes what this session saw; a tail parse
+		 * would keep its stale digests, and every later commit would
+		 * be refused the same way. Without it the next session
+		 * reads the whole file again. */
+		if (box->index_path != NULL)
+			(void)unlink(box->index_path);
 		error_set(err, ERROR_TEMP,
 			  "%s was changed by another program since the session "
 			  "started (not just appended to): nothing deleted, "

@@ -529,6 +529,15 @@ bool mbox_index_read(const char *path, pool_t *pool, struct mbox_scan *scan_r,
 		close(fd);
 		return false;
 	}
+	/* Only an index this user wrote: in a shared spool (/var/mail is
+	 * often 1777) another user could plant one for the mbox, which its
+	 * owner could then not even replace (sticky directory). A hard link
+	 * to someone else's file is refused the same way. */
+	if (st.st_uid != geteuid() || st.st_nlink != 1) {
+		*why_r = "not owned by the mailbox owner";
+		close(fd);
+		return false;
+	}
 	size_t len = (size_t)st.st_size, got = 0;
 	unsigned char *data = xmalloc(len + 1);
 	while (got < len) {

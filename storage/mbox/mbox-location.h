@@ -22,7 +22,7 @@
  *                      last session learnt from reading the mbox, so the
  *                      next one need not read it again) is kept; must be
  *                      writable by the mailbox owner, e.g.
- *                      index=~/.roost-mbox-index for an mbox in
+ *                      index=%{home}/.roost-mbox-index for an mbox in
  *                      /var/mail. Default: "<PATH>.roost-index", next to
  *                      the session lock; where that cannot be written
  *                      there is no index (a debug line says so) and every

@@ -403,6 +403,9 @@ static ssize_t mbox_message_read(struct storage_message_reader *reader,
 		reader->pos += (uint64_t)n;
 	}
 	if (reader->out.len == 0 && reader->mismatch) {
+		/* As in the commit: a stale index must not outlive this. */
+		if (box->index_path != NULL)
+			(void)unlink(box->index_path);
 		error_set(err, ERROR_TEMP, "Message %u of %s changed on disk "
 			  "since the session started (modified by another "
 			  "program?)", reader->index + 1, box->loc.path);

@@ -30,7 +30,7 @@ def setup():
     global S
     S = R.server(rt.Server("mbox-index", extra_config="mail = mbox:~/mbox\n"
                            "log_debug = yes"))
-    for name in ("alice", "bob", "carol"):
+    for name in ("alice", "bob", "carol", "dave", "erin"):
         S.add_user(name, name + " pw", messages=None)
     S.start()
 
@@ -198,6 +198,76 @@ def same_size_rewrite_behind_the_index_is_noticed():
     uidls, _, lines = session(user, [bytes(first)] + contents[1:])
     rt.assert_true(saw(lines, "index not used: the mbox changed"),
                    "rewrite not noticed: %r" % lines)
+
+
+@R.test
+def refused_commit_drops_the_index():
+    """Another program edits a message in place (same length, as Dovecot
+    does when it rewrites Status headers into padding) and mail is
+    appended: the next login takes the old part from the index and parses
+    the tail, so its commit is refused ([SYS/TEMP], nothing deleted). The
+    refusal must also drop the index, or every later session would inherit
+    its stale digests and be refused again."""
+    user = "dave"
+    path = mbox_path(user)
+    contents = mb.sample_contents(user)
+    mb.write_mbox(S, user, mb.mbox_bytes(contents))
+    settle(path)
+    session(user, contents)
+    rt.assert_true(os.path.exists(index_path(user)), "index written")
+    data = bytearray(mb.read(path))
+    at = data.index(b"Subject:") + len(b"Subject:") + 1
+    data[at:at + 1] = b"#" if data[at:at + 1] != b"#" else b"%"
+    with open(path, "r+b") as f:
+        f.write(bytes(data))
+    new = rt.make_message(user, b"after the edit", b"body\n", 41)
+    mb.deliver(path, new)
+    before = mb.read(path)
+
+    c = S.raw_login(user)
+    mb.stat_count(c)
+    rt.assert_ok(c.cmd("DELE 2"), "DELE 2")
+    rt.assert_err(c.cmd("QUIT"), "QUIT after the edit behind the index",
+                  b"-ERR [SYS/TEMP]")
+    c.close()
+    mb.session_lock_free(path)
+    rt.assert_bytes(mb.read(path), before, "nothing deleted")
+    rt.assert_true(not os.path.exists(index_path(user)),
+                   "the refused commit left the stale index behind")
+
+    # The next session reads the whole file and its commit goes through.
+    c = S.raw_login(user)
+    n = mb.stat_count(c)
+    rt.assert_eq(n, len(contents) + 1, "messages after the append")
+    rt.assert_ok(c.cmd("DELE 2"), "DELE 2 again")
+    rt.assert_ok(c.cmd("QUIT"), "QUIT after a full read")
+    c.close()
+    mb.session_lock_free(path)
+    rt.assert_eq(mb.read(path).count(b"\nFrom ") + 1, len(contents),
+                 "one message deleted")
+
+
+@R.test
+def index_planted_by_another_user_is_ignored():
+    """In a shared spool another user could create NAME.roost-index for
+    someone else's mbox. An index not owned by the mailbox owner is never
+    read. (The test runs unprivileged, so the planted file is a hard link:
+    a second name, which is refused the same way.)"""
+    user = "erin"
+    path = mbox_path(user)
+    contents = mb.sample_contents(user)
+    mb.write_mbox(S, user, mb.mbox_bytes(contents))
+    settle(path)
+    session(user, contents)
+    linked = index_path(user) + ".planted"
+    os.link(index_path(user), linked)
+    try:
+        _, _, lines = session(user, contents)
+        rt.assert_true(saw(lines, "index not used: not owned by the "
+                           "mailbox owner"),
+                       "an index with a second name was used: %r" % lines)
+    finally:
+        os.unlink(linked)
 
 
 R.main(setup)

@@ -15,8 +15,9 @@ master and all its children) is back near where it started.
     ulimit -n 65536     # or run as root: the script raises its own limit
     ROOST_BUILDDIR=build tests/soak/soak.py [--minutes 3] [--connections 5000]
 
-One mail worker per authenticated session: the server runs with
-mail_process_limit and login_client_limit raised to fit. Prints the
+Authenticated sessions share mail workers (mail_worker_client_limit, default
+32, as in production); the server runs with mail_process_limit (which counts
+sessions) and login_client_limit raised to fit. Prints the
 figures (connections held, errors, rounds, memory before/after) and exits
 non-zero on any error."""
 
