@@ -42,6 +42,12 @@ KEEPALIVE_S = 30
 # logins and auth keep warmed-up malloc arenas.
 MEMORY_SLACK_KB = 32 * 1024
 SETTLE_S = 5
+# Idle mail workers exit WORKER_POOL_IDLE_MS (30 s) after their last
+# session ends (core/master/worker-pool.c): the memory is measured once
+# they are gone. Login processes give back what a burst left in their
+# heaps MEMORY_RELEASE_DELAY_MS (5 s, < SETTLE_S) after it ended
+# (core/memory-release.c).
+WORKER_IDLE_S = 30
 LOGIN_PROCESSES = 4
 
 
@@ -162,11 +168,20 @@ def main():
             if got != want:
                 errors.append("mailbox of %s differs: %s on disk, %s expected"
                               % (u, sorted(got), sorted(want)))
+        deadline = time.monotonic() + WORKER_IDLE_S + 30
+        while hc.pids(srv, "roost-mail") and time.monotonic() < deadline:
+            time.sleep(1)
         time.sleep(SETTLE_S)
         mem_end = hc.mem_total_kb(srv)
         print("soak: server PSS %d KiB at start, %d KiB at the peak, %d KiB "
-              "after the clients left" % (mem_start, mem_peak, mem_end),
-              flush=True)
+              "after the clients left and idle workers exited" %
+              (mem_start, mem_peak, mem_end), flush=True)
+        by_role = {}
+        for p in [srv.proc.pid] + srv.children():
+            role = hc.role_of(p) or "?"
+            by_role[role] = by_role.get(role, 0) + hc.pss_kb(p)
+        print("soak: PSS by process kind after: %s" % ", ".join(
+            "%s %d KiB" % kv for kv in sorted(by_role.items())), flush=True)
         if mem_end > mem_start + MEMORY_SLACK_KB:
             errors.append("memory did not return: %d KiB > %d + %d"
                           % (mem_end, mem_start, MEMORY_SLACK_KB))
