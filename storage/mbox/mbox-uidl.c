@@ -2,6 +2,8 @@
 #include "config.h"
 #include "mbox-uidl.h"
 
+#include "storage.h"
+
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,8 +89,7 @@ static const char *x_uidl_base(const struct mbox_uidl_rule *rule,
 }
 
 /* Lower-case hex. Not sodium_bin2hex(): its constant time makes it the
- * largest cost of a login from the index, and digests and UIDs are no
- * secrets. */
+ * largest cost of a login from the index, and digests are no secrets. */
 static void hex(char *out, const unsigned char *data, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -105,16 +106,8 @@ static size_t made_base(const struct mbox_uidl_rule *rule,
 			const struct mbox_uidl_input *in, char *out)
 {
 	if (rule->dovecot && in->uid != 0) {
-		/* storage_uidl_dovecot()'s "%08x%08x" without a printf per
-		 * message: the big-endian bytes in hex */
-		unsigned char be[STORAGE_DOVECOT_UIDL_LEN / 2];
-		for (int i = 0; i < 4; i++) {
-			be[i] = (unsigned char)(in->uid >> (24 - 8 * i));
-			be[4 + i] = (unsigned char)(rule->uidvalidity >>
-						    (24 - 8 * i));
-		}
-		hex(out, be, sizeof(be));
-		return 2 * sizeof(be);
+		storage_uidl_dovecot(in->uid, rule->uidvalidity, out);
+		return STORAGE_DOVECOT_UIDL_LEN;
 	}
 	hex(out, in->hash, MBOX_HASH_BYTES);
 	return 2 * MBOX_HASH_BYTES;

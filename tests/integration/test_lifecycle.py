@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import roosttest as rt  # noqa: E402
@@ -51,16 +50,6 @@ def role_pids(srv, role):
         if title.split(" ")[0] == role and "retiring" not in title:
             pids.append(pid)
     return pids
-
-
-def wait_for(cond, what, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
 
 
 def log_text(srv):
@@ -118,7 +107,7 @@ def reload_keeps_old_config_when_new_is_broken():
     with open(S.conf, "w") as f:
         f.write(good + "login_greeting = \"never shown\"\nno_such_setting = 1\n")
     os.kill(S.proc.pid, signal.SIGHUP)
-    wait_for(lambda: "Reload failed" in log_text(S), "the reload failure log line")
+    rt.wait_for(lambda: "Reload failed" in log_text(S), "the reload failure log line")
     line = [l for l in log_text(S).splitlines() if "Reload failed" in l][-1]
     rt.assert_true(S.conf in line and "no_such_setting" in line,
                    "the failure names the file, line and key: " + line)
@@ -140,12 +129,12 @@ def reload_applies_new_config_and_keeps_sessions():
     S.extra_config = 'login_greeting = "Reloaded and ready."'
     S.write_config()
     os.kill(S.proc.pid, signal.SIGHUP)
-    wait_for(lambda: b"Reloaded and ready." in greeting(S), "the new greeting")
-    new_logins = wait_for(lambda: set(role_pids(S, "roost-login")) - old_logins
+    rt.wait_for(lambda: b"Reloaded and ready." in greeting(S), "the new greeting")
+    new_logins = rt.wait_for(lambda: set(role_pids(S, "roost-login")) - old_logins
                           if len(set(role_pids(S, "roost-login")) - old_logins) == 2 else None,
                           "two new login processes (old %s)" % old_logins)
     rt.assert_eq(len(new_logins), 2, "new login processes after the reload")
-    wait_for(lambda: role_pids(S, "roost-auth") and role_pids(S, "roost-auth") != old_auth,
+    rt.wait_for(lambda: role_pids(S, "roost-auth") and role_pids(S, "roost-auth") != old_auth,
              "a new auth process")
     # The session from before the reload still works and commits.
     rt.assert_ok(session.cmd("NOOP"), "old session after reload")
@@ -156,7 +145,7 @@ def reload_applies_new_config_and_keeps_sessions():
     S.extra_config = ""
     S.write_config()
     os.kill(S.proc.pid, signal.SIGHUP)
-    wait_for(lambda: b"Roost ready." in greeting(S), "the default greeting again")
+    rt.wait_for(lambda: b"Roost ready." in greeting(S), "the default greeting again")
 
 
 @R.test
@@ -164,7 +153,7 @@ def killed_children_are_restarted_with_backoff():
     # The reloads before this test leave retiring login processes that
     # exit on their own; wait for them so only the current pool remains
     # (and mail workers, kept idle for the next login: worker-pool.h).
-    wait_for(lambda: len([p for p in S.children() if rt.pid_alive(p)]) ==
+    rt.wait_for(lambda: len([p for p in S.children() if rt.pid_alive(p)]) ==
              len(role_pids(S, "roost-login")) + len(role_pids(S, "roost-auth"))
              + len(role_pids(S, "roost-auth-worker"))
              + len(role_pids(S, "roost-mail"))
@@ -172,14 +161,14 @@ def killed_children_are_restarted_with_backoff():
              "retired login processes to exit")
     login = role_pids(S, "roost-login")[0]
     os.kill(login, signal.SIGKILL)
-    wait_for(lambda: len(role_pids(S, "roost-login")) == 2 and login not in role_pids(S, "roost-login"),
+    rt.wait_for(lambda: len(role_pids(S, "roost-login")) == 2 and login not in role_pids(S, "roost-login"),
              "a replacement login process")
-    auth = wait_for(lambda: role_pids(S, "roost-auth"), "the auth process")[0]
+    auth = rt.wait_for(lambda: role_pids(S, "roost-auth"), "the auth process")[0]
     os.kill(auth, signal.SIGKILL)
-    auth2 = wait_for(lambda: [p for p in role_pids(S, "roost-auth") if p != auth],
+    auth2 = rt.wait_for(lambda: [p for p in role_pids(S, "roost-auth") if p != auth],
                      "a restarted auth process")[0]
     os.kill(auth2, signal.SIGKILL)
-    wait_for(lambda: [p for p in role_pids(S, "roost-auth") if p not in (auth, auth2)],
+    rt.wait_for(lambda: [p for p in role_pids(S, "roost-auth") if p not in (auth, auth2)],
              "a second restart of auth", timeout=15)
     delays = [int(m) for m in re.findall(r"auth process \d+ killed by signal 9; restarting in (\d+) ms",
                                          log_text(S))]
@@ -248,11 +237,11 @@ def no_orphans_when_the_master_is_killed():
     srv = R.server(rt.Server("orphans"))
     srv.add_user("olga", "secret")
     srv.start()
-    kids = wait_for(lambda: srv.children() if len(srv.children()) >= 3 else None,
+    kids = rt.wait_for(lambda: srv.children() if len(srv.children()) >= 3 else None,
                     "auth and two login processes")
     os.kill(srv.proc.pid, signal.SIGKILL)
     srv.proc.wait(timeout=5)
-    wait_for(lambda: not [p for p in kids if rt.pid_alive(p)],
+    rt.wait_for(lambda: not [p for p in kids if rt.pid_alive(p)],
              "login and auth processes to exit after their master died")
     srv.proc = None   # killed on purpose: no clean-stop check for it
 

@@ -37,20 +37,7 @@ def session(user):
     """{uidl: (size, content)} of one login."""
     p = S.login(user)
     try:
-        uidls = {}
-        for line in p.uidl()[1]:
-            num, u = line.split()
-            uidls[int(num)] = u.decode()
-        sizes = {}
-        for line in p.list()[1]:
-            num, s = line.split()
-            sizes[int(num)] = int(s)
-        out = {}
-        for num, u in uidls.items():
-            _, lines, _ = p.retr(num)
-            out[u] = (sizes[num], b"".join(line + b"\r\n" for line in lines))
-        p.quit()
-        return out
+        return {u: (size, body) for u, size, body in rt.session_listing(p)}
     finally:
         p.close()
 

@@ -14,21 +14,24 @@ these tests: the server itself then runs as ROOST_TEST_USER); as another
 user that one check is skipped with the reason."""
 
 import base64
+import functools
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import roosttest as rt  # noqa: E402
+import hostile_common as hc  # noqa: E402
 
 R = rt.Runner("test_tls_key_isolation")
 S = None
 LOGIN_PROCESSES = 2
 # Every key process this test has seen: none may be alive after the stop.
 SEEN_KEYS = set()
+# A replaced pair waits out the master's restart back-off first.
+wait_for = functools.partial(rt.wait_for, timeout=15.0)
 
 
 def certtool_section(key_path, name):
@@ -72,21 +75,13 @@ def pem_body_line(key_path):
     return lines[len(lines) // 2]
 
 
-def title(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().split(b"\0")[0].decode(errors="replace")
-    except OSError:
-        return None
-
-
 def role_pids(srv, role, retiring=False):
     """Live children with this process title (retiring login processes
     only when retiring is true)."""
     out = []
     for pid in srv.children():
-        t = title(pid)
-        if t is None or not rt.pid_alive(pid) or t.split(" ")[0] != role:
+        t = hc.title_of(pid)
+        if not t or not rt.pid_alive(pid) or t.split(" ")[0] != role:
             continue
         if retiring or "retiring" not in t:
             out.append(pid)
@@ -97,16 +92,6 @@ def key_pids(srv):
     pids = role_pids(srv, "roost-key")
     SEEN_KEYS.update(pids)
     return pids
-
-
-def wait_for(cond, what, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for %s\n%s" % (what, S.log_tail()))
 
 
 # Mappings larger than this are skipped: only AddressSanitizer's shadow
@@ -208,7 +193,7 @@ def key_is_only_in_key_processes():
         # Its heap at least: a search that read nothing proves nothing.
         rt.assert_true(searched > 100 * 1024, "%d bytes of pid %d read" % (searched, pid))
         rt.assert_eq(found, {name: None for name in needles},
-                     "key material in %s (pid %d)" % (title(pid), pid))
+                     "key material in %s (pid %d)" % (hc.title_of(pid), pid))
     try:
         found, _ = memory_has(keys[0], {"RSA prime p": S.secret})
     except PermissionError:
